@@ -1,0 +1,94 @@
+/**
+ * Pure: the event lines of the `ansible.posix.jsonl` stdout callback -> what happened to each host.
+ */
+
+export interface TaskFailure {
+  task: string;
+  msg: string;
+  rc?: number;
+  stderr?: string;
+  stdout?: string;
+}
+
+export interface HostOutcome {
+  /** Set when Ansible could not reach the host (ssh failed). */
+  unreachable?: string;
+  /** The first failed task (not ignored). */
+  failed?: TaskFailure;
+  /** Results of tasks that ran, by task name (the last result wins). */
+  results: Map<string, Record<string, unknown>>;
+  changed: number;
+}
+
+export interface PlaybookOutcome {
+  hosts: Map<string, HostOutcome>;
+  /** Lines that were not JSON (warnings or errors Ansible printed outside the callback). */
+  otherLines: string[];
+}
+
+interface Event {
+  _event?: string;
+  hosts?: Record<string, Record<string, unknown>>;
+  task?: { name?: string };
+  stats?: Record<string, { changed?: number }>;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(String).join('\n');
+  return undefined;
+}
+
+export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
+  const hosts = new Map<string, HostOutcome>();
+  const otherLines: string[] = [];
+  const host = (name: string): HostOutcome => {
+    let h = hosts.get(name);
+    if (!h) {
+      h = { results: new Map(), changed: 0 };
+      hosts.set(name, h);
+    }
+    return h;
+  };
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    let ev: Event;
+    try {
+      ev = JSON.parse(line) as Event;
+    } catch {
+      otherLines.push(line);
+      continue;
+    }
+    const task = ev.task?.name ?? '';
+    switch (ev._event) {
+      case 'v2_runner_on_ok':
+        for (const [name, result] of Object.entries(ev.hosts ?? {})) host(name).results.set(task, result);
+        break;
+      case 'v2_runner_on_failed':
+        for (const [name, result] of Object.entries(ev.hosts ?? {})) {
+          const h = host(name);
+          h.results.set(task, result);
+          if (result.ignore_errors === true || h.failed) continue;
+          h.failed = {
+            task,
+            msg: str(result.msg) ?? 'failed',
+            rc: typeof result.rc === 'number' ? result.rc : undefined,
+            stderr: str(result.stderr),
+            stdout: str(result.stdout),
+          };
+        }
+        break;
+      case 'v2_runner_on_unreachable':
+        for (const [name, result] of Object.entries(ev.hosts ?? {})) {
+          host(name).unreachable ??= (str(result.msg) ?? 'unreachable').trim();
+        }
+        break;
+      case 'v2_playbook_on_stats':
+        for (const [name, s] of Object.entries(ev.stats ?? {})) host(name).changed = s.changed ?? 0;
+        break;
+      default:
+        break;
+    }
+  }
+  return { hosts, otherLines };
+}

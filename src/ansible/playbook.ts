@@ -1,0 +1,97 @@
+/**
+ * Runs ansible-playbook with the JSON-lines callback and turns its events into per-host outcomes.
+ * Ansible's own connection settings come from the inventory; we add pipelining and a control
+ * socket private to this run (so no ssh session outlives the run or is shared with another).
+ */
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEvents, type PlaybookOutcome } from './events.js';
+import { renderExtraVars } from './vars.js';
+import { run } from '../util/proc.js';
+import { runTmp } from '../util/runtmp.js';
+
+export interface PlaybookRun {
+  playbook: string;
+  inventory: string;
+  /** Inventory host names to run on (--limit). */
+  limit: string[];
+  vars: Record<string, unknown>;
+  /** Used for hosts whose inventory entry has no ansible_user (`-u`). */
+  remoteUser?: string;
+  timeoutMs: number;
+  ansiblePlaybookBin?: string;
+  env?: Record<string, string>;
+  onEvent?: (line: string) => void;
+}
+
+export interface PlaybookResult extends PlaybookOutcome {
+  exitCode: number;
+  stderr: string;
+}
+
+/** Pure: the argv of ansible-playbook for a run. */
+export function playbookArgv(r: PlaybookRun, varsFile: string): string[] {
+  const argv = ['-i', r.inventory, '--limit', r.limit.join(','), '-e', `@${varsFile}`];
+  if (r.remoteUser) argv.push('-u', r.remoteUser);
+  argv.push(r.playbook);
+  return argv;
+}
+
+export function ansibleEnv(dir: string): Record<string, string> {
+  return {
+    ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.jsonl',
+    ANSIBLE_CALLBACKS_ENABLED: '',
+    ANSIBLE_LOAD_CALLBACK_PLUGINS: '1',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_RETRY_FILES_ENABLED: 'false',
+    ANSIBLE_PIPELINING: 'true',
+    ANSIBLE_INVENTORY_UNPARSED_FAILED: 'true',
+    ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+    ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-local'),
+    ANSIBLE_SSH_ARGS: '-o ControlMaster=auto -o ControlPersist=60s',
+    ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'),
+    ANSIBLE_SSH_CONTROL_PATH: '%(directory)s/%%C',
+  };
+}
+
+export async function runPlaybook(r: PlaybookRun): Promise<PlaybookResult> {
+  const dir = mkdtempSync(join(runTmp(), 'pb-'));
+  const varsFile = join(dir, 'vars.yml');
+  writeFileSync(varsFile, renderExtraVars(r.vars), { mode: 0o600 });
+  const lines: string[] = [];
+  try {
+    const res = await run(r.ansiblePlaybookBin ?? 'ansible-playbook', playbookArgv(r, varsFile), {
+      timeoutMs: r.timeoutMs,
+      env: { ...ansibleEnv(dir), ...r.env },
+      reject: false,
+      label: 'ansible-playbook',
+      onStdoutLine: (l) => {
+        lines.push(l);
+        r.onEvent?.(l);
+      },
+    });
+    const outcome = parseEvents(lines);
+    return { ...outcome, exitCode: res.timedOut ? 124 : res.exitCode, stderr: res.stderr };
+  } finally {
+    await closeControlMasters(join(dir, 'cp'));
+  }
+}
+
+/** Stop the ssh multiplexing masters of this run so no connection outlives it. */
+async function closeControlMasters(cpDir: string): Promise<void> {
+  let socks: string[] = [];
+  try {
+    socks = readdirSync(cpDir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    socks.map((s) =>
+      run('ssh', ['-o', `ControlPath=${join(cpDir, s)}`, '-O', 'exit', 'xb-mgr-control'], {
+        timeoutMs: 10_000,
+        reject: false,
+      }),
+    ),
+  );
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/** Command-line entry: parses argv, runs one command, maps errors to the exit codes of DESIGN.md. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, XbError, errorMessage } from './errors.js';
+import { loadContext, type GlobalOptions } from './context.js';
+import { check, formatCheckLines } from './commands/check.js';
+import { packageRoot } from './paths.js';
+import { killAllChildren } from './util/proc.js';
+
+const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
+  .version;
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function program(): Command {
+  const p = new Command('xb-mgr')
+    .description('Backup manager for MySQL and MariaDB (MariaBackup / XtraBackup over SSH with Ansible)')
+    .version(version, '-V, --version')
+    .option(
+      '-c, --config <file>',
+      'backup.conf (default: $XB_MGR_CONFIG, /etc/xb-mgr/backup.conf, conf/backup.conf)',
+    )
+    .option(
+      '-i, --inventory <inv>',
+      'Ansible inventory (default: ansible_inventory, $ANSIBLE_INVENTORY, /etc/ansible/hosts)',
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level on stderr').choices(['debug', 'info', 'warn', 'error']),
+    )
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  p.command('check')
+    .description(
+      'preflight: config, inventory, ssh, remote tool and grants, local tools and versions, disk space',
+    )
+    .option('--host <name>', 'limit to a host (section name or hostname); repeatable', collect)
+    .option('--json', 'print one JSON document')
+    .action(async (o: { host?: string[]; json?: boolean }) => {
+      const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+      const lines = await check(ctx);
+      const ok = lines.every((l) => l.ok);
+      process.stdout.write(
+        o.json ? JSON.stringify({ ok, checks: lines }, null, 2) + '\n' : formatCheckLines(lines) + '\n',
+      );
+      process.exitCode = ok ? EXIT.ok : EXIT.hostFailed;
+    });
+  return p;
+}
+
+async function main(): Promise<void> {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killAllChildren();
+      process.stderr.write(`xb-mgr: stopped by ${sig}\n`);
+      process.exit(130);
+    });
+  }
+  try {
+    await program().parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (e instanceof XbError) {
+      process.stderr.write(`xb-mgr: ${e.message.split('\n').join('\nxb-mgr: ')}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    process.stderr.write(`xb-mgr: internal error: ${errorMessage(e)}\n`);
+    if (process.env.XB_MGR_DEBUG) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
+    process.exitCode = EXIT.hostFailed;
+  }
+}
+
+await main();

@@ -1,0 +1,157 @@
+/** Pure parsers for config values: each returns the typed value or an error message. */
+import { DAYS } from './keys.js';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = <T>(error: string): Parsed<T> => ({ ok: false, error });
+
+/** Day of week, 0 = Sunday: full names or three-letter abbreviations, any case. */
+export function parseDay(v: string): Parsed<number> {
+  const s = v.trim().toLowerCase();
+  const i = DAYS.findIndex((d) => d === s || (s.length === 3 && d.startsWith(s)));
+  if (i < 0) return bad('not a day of the week (use e.g. Sunday or sun)');
+  return ok(i);
+}
+
+export function parseInt10(v: string, min: number | undefined): Parsed<number> {
+  if (!/^\d+$/.test(v.trim())) {
+    return bad(/^-\d+$/.test(v.trim()) ? 'must not be negative' : 'must be a whole number');
+  }
+  const n = Number(v.trim());
+  if (!Number.isSafeInteger(n)) return bad('is too large');
+  if (min !== undefined && n < min) return bad(`must be at least ${min}`);
+  return ok(n);
+}
+
+export function parseBool(v: string): Parsed<boolean> {
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return ok(true);
+  if (['0', 'false', 'no', 'off'].includes(s)) return ok(false);
+  return bad('must be true or false');
+}
+
+export function parseEnum<T extends string>(v: string, allowed: readonly T[]): Parsed<T> {
+  const s = v.trim().toLowerCase();
+  const found = allowed.find((a) => a === s);
+  return found ? ok(found) : bad(`must be one of ${allowed.join(', ')}`);
+}
+
+/**
+ * A config section name becomes a directory name under backup_dir and a log field: letters,
+ * digits, dot, dash, underscore, starting with a letter or digit; no `..`.
+ */
+export function isSafeName(s: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(s) && !s.includes('..');
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** A DNS host name (RFC 1123 labels) or an IPv4/IPv6 address. */
+export function isSafeHost(s: string): boolean {
+  if (IPV4.test(s)) return true;
+  if (/^[0-9A-Fa-f:]+$/.test(s) && s.includes(':') && s.length <= 45) return true;
+  if (s.length > 253) return false;
+  return s
+    .split('.')
+    .every(
+      (label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label) || /^[A-Za-z0-9_]+$/.test(label),
+    );
+}
+
+export function parseHost(v: string): Parsed<string> {
+  return isSafeHost(v) ? ok(v) : bad('is not a safe host name or IP address');
+}
+
+export function parsePath(v: string): Parsed<string> {
+  if (v === '') return bad('must not be empty');
+  if (!v.startsWith('/')) return bad('must be an absolute path');
+  if (/[\0\n\r]/.test(v)) return bad('contains a control character');
+  if (v.split('/').includes('..')) return bad('must not contain ".."');
+  return ok(v);
+}
+
+export function parseEmails(v: string): Parsed<string[]> {
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const wrong = list.find((a) => !/^[^\s@<>,;]+@[^\s@<>,;]+$/.test(a));
+  return wrong ? bad(`${JSON.stringify(wrong)} is not an email address`) : ok(list);
+}
+
+/**
+ * Split a command into arguments the way a POSIX shell would split words, but never run a shell:
+ * whitespace separates, single quotes are literal, double quotes allow \" and \\, a backslash
+ * outside quotes escapes the next character. No expansion of any kind.
+ */
+export function splitCommand(v: string): Parsed<string[]> {
+  const args: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i] as string;
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else cur += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && (v[i + 1] === '"' || v[i + 1] === '\\')) cur += v[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < v.length) {
+      cur += v[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) args.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) return bad(`unterminated ${quote} quote`);
+  if (inWord) args.push(cur);
+  if (args.length === 0) return bad('must not be empty');
+  return ok(args);
+}
+
+export function parseTimezone(v: string): Parsed<string> {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    return ok(v);
+  } catch {
+    return bad('is not a known time zone (use an IANA name such as Europe/Berlin or UTC)');
+  }
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0] as number;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j] as number;
+      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length] as number;
+}
+
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(word, c);
+    if (dist < bestD) {
+      best = c;
+      bestD = dist;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}

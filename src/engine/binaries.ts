@@ -1,0 +1,64 @@
+/** Where the manager's binaries are: the configured path, else the first name found on PATH. */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { HostConfig } from '../config/load.js';
+
+const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+export function which(names: readonly string[], pathEnv = process.env.PATH ?? ''): string | undefined {
+  const dirs = [...pathEnv.split(delimiter).filter((d) => d !== ''), ...SBIN];
+  for (const name of names) {
+    if (name.includes('/')) {
+      if (isExecutable(name)) return name;
+      continue;
+    }
+    for (const d of dirs) {
+      const p = join(d, name);
+      if (isExecutable(p)) return p;
+    }
+  }
+  return undefined;
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type Role = 'tool' | 'stream' | 'mysqld' | 'mysqlcheck' | 'mysqladmin' | 'compressor';
+
+/** Candidate names for each binary the manager runs, for a host's settings. */
+export function candidates(h: HostConfig, role: Role): string[] {
+  const own = (v: string | undefined, names: string[]) => (v ? [v] : names);
+  switch (role) {
+    case 'tool':
+      return h.backupTool === 'mariabackup'
+        ? own(h.bins.mariabackup, ['mariabackup', 'mariadb-backup'])
+        : own(h.bins.xtrabackup, ['xtrabackup']);
+    case 'stream':
+      return h.backupTool === 'mariabackup'
+        ? own(h.bins.mbstream, ['mbstream'])
+        : own(h.bins.xbstream, ['xbstream']);
+    case 'mysqld':
+      return own(h.bins.mysqld, ['mariadbd', 'mysqld']);
+    case 'mysqlcheck':
+      return own(h.bins.mysqlcheck, ['mariadb-check', 'mysqlcheck']);
+    case 'mysqladmin':
+      return own(h.bins.mysqladmin, ['mariadb-admin', 'mysqladmin']);
+    case 'compressor':
+      switch (h.compress) {
+        case 'zstd':
+          return ['zstd'];
+        case 'gzip':
+          return ['pigz', 'gzip'];
+        case 'qpress':
+          return ['qpress'];
+        case 'none':
+          return [];
+      }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Hosts come from Ansible itself (`ansible-inventory --list`), so every inventory format Ansible
+ * reads works: ini, yaml, groups, group_vars, plugins. An unparsable inventory is an error
+ * (ANSIBLE_INVENTORY_UNPARSED_FAILED) instead of the empty inventory Ansible would otherwise use.
+ */
+import { existsSync } from 'node:fs';
+import { InventoryError, ProcessError } from './errors.js';
+import { run } from './util/proc.js';
+
+export interface InventoryHost {
+  name: string;
+  /** Address ssh connects to: ansible_host, else the inventory name. */
+  address: string;
+  port: number;
+  user?: string;
+  privateKeyFile?: string;
+  sshArgs: string[];
+  vars: Record<string, unknown>;
+}
+
+export interface Inventory {
+  path: string;
+  hosts: Map<string, InventoryHost>;
+}
+
+interface ListOutput {
+  _meta?: { hostvars?: Record<string, Record<string, unknown>> };
+  [group: string]: unknown;
+}
+
+/** Pure: the JSON of `ansible-inventory --list` -> hosts with their connection settings. */
+export function parseInventoryList(json: string, path: string): Inventory {
+  let data: ListOutput;
+  try {
+    data = JSON.parse(json) as ListOutput;
+  } catch {
+    throw new InventoryError(`${path}: ansible-inventory printed something that is not JSON`);
+  }
+  const hostvars = data._meta?.hostvars ?? {};
+  const names = new Set<string>(Object.keys(hostvars));
+  for (const [group, value] of Object.entries(data)) {
+    if (group === '_meta' || typeof value !== 'object' || value === null) continue;
+    const hosts = (value as { hosts?: unknown }).hosts;
+    if (Array.isArray(hosts)) for (const h of hosts) if (typeof h === 'string') names.add(h);
+  }
+  const hosts = new Map<string, InventoryHost>();
+  for (const name of names) {
+    const vars = hostvars[name] ?? {};
+    const str = (k: string) =>
+      typeof vars[k] === 'string' || typeof vars[k] === 'number' ? String(vars[k]) : undefined;
+    const port = Number(str('ansible_port') ?? str('ansible_ssh_port') ?? 22);
+    hosts.set(name, {
+      name,
+      address: str('ansible_host') ?? str('ansible_ssh_host') ?? name,
+      port: Number.isInteger(port) && port > 0 ? port : 22,
+      user: str('ansible_user') ?? str('ansible_ssh_user'),
+      privateKeyFile: str('ansible_ssh_private_key_file') ?? str('ansible_private_key_file'),
+      sshArgs: [str('ansible_ssh_common_args'), str('ansible_ssh_extra_args')]
+        .filter((s): s is string => !!s)
+        .flatMap(splitSshArgs),
+      vars,
+    });
+  }
+  return { path, hosts };
+}
+
+/** ssh option strings from the inventory are whitespace separated, with simple quotes. */
+function splitSshArgs(s: string): string[] {
+  const out: string[] = [];
+  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s))) out.push(m[1] ?? m[2] ?? m[3] ?? '');
+  return out;
+}
+
+export async function loadInventory(
+  path: string,
+  ansibleInventoryBin = 'ansible-inventory',
+): Promise<Inventory> {
+  // A comma list ("h1,h2,") is an inventory too; only a path must exist.
+  if (!path.includes(',') && !existsSync(path)) {
+    throw new InventoryError(
+      `inventory ${path}: file not found (set ansible_inventory in backup.conf or use --inventory)`,
+    );
+  }
+  try {
+    const r = await run(ansibleInventoryBin, ['-i', path, '--list'], {
+      timeoutMs: 120_000,
+      env: { ANSIBLE_INVENTORY_UNPARSED_FAILED: 'true', ANSIBLE_NOCOLOR: '1' },
+      label: 'ansible-inventory',
+    });
+    return parseInventoryList(r.stdout, path);
+  } catch (e) {
+    if (e instanceof ProcessError) {
+      const why = e.stderrTail
+        .split('\n')
+        .map((l) => l.replace(/^\[WARNING\]:\s*|^ERROR!\s*/, '').trim())
+        .filter((l) => l !== '')
+        .slice(-2)
+        .join(' ');
+      throw new InventoryError(`inventory ${path} cannot be parsed: ${why || e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** The inventory to use: --inventory, else the config's ansible_inventory, else $ANSIBLE_INVENTORY, else /etc/ansible/hosts. */
+export function inventoryPath(cli: string | undefined, fromConfig: string | undefined): string {
+  return cli ?? fromConfig ?? process.env.ANSIBLE_INVENTORY ?? '/etc/ansible/hosts';
+}
