@@ -7,7 +7,7 @@ const table = configReference();
 if (process.argv.includes('--write')) {
   const file = new URL('../README.md', import.meta.url);
   const text = readFileSync(file, 'utf8').replace(
-    /<!-- config-reference:start -->\n[\s\S]*?\n<!-- config-reference:end -->/,
+    /<!-- config-reference:start -->[\s\S]*?<!-- config-reference:end -->/,
     `<!-- config-reference:start -->\n${table}\n<!-- config-reference:end -->`,
   );
   writeFileSync(file, text);
