@@ -6,6 +6,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, XbError, errorMessage } from './errors.js';
 import { loadContext, type GlobalOptions } from './context.js';
 import { check, formatCheckLines } from './commands/check.js';
+import { formatRunReport, runCommand } from './commands/run.js';
+import { formatPlan, planCommand } from './commands/plan.js';
+import { stderrLevel } from './report/log.js';
 import { packageRoot } from './paths.js';
 import { killAllChildren } from './util/proc.js';
 
@@ -46,6 +49,36 @@ function program(): Command {
         o.json ? JSON.stringify({ ok, checks: lines }, null, 2) + '\n' : formatCheckLines(lines) + '\n',
       );
       process.exitCode = ok ? EXIT.ok : EXIT.hostFailed;
+    });
+
+  p.command('run')
+    .description('take backups per schedule (full on full_backup_day, incremental otherwise)')
+    .option('--host <name>', 'limit to a host (section name or hostname); repeatable', collect)
+    .option('--full', 'take a full backup whatever the schedule says')
+    .option('--now <iso>', 'the clock for schedule and ids (no offset: read in the timezone key)')
+    .option('--json', 'print the run report as one JSON document')
+    .action(async (o: { host?: string[]; full?: boolean; now?: string; json?: boolean }) => {
+      const g = p.opts<GlobalOptions>();
+      const ctx = loadContext(g, o.host);
+      const report = await runCommand(ctx, {
+        now: o.now,
+        full: o.full,
+        stderrLevel: stderrLevel(g.logLevel),
+      });
+      process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatRunReport(report) + '\n');
+      process.exitCode = report.ok ? EXIT.ok : EXIT.hostFailed;
+    });
+
+  p.command('plan')
+    .description('print what run would do for each host, and why; changes nothing')
+    .option('--host <name>', 'limit to a host; repeatable', collect)
+    .option('--full', 'plan as if --full were given')
+    .option('--now <iso>', 'the clock (no offset: read in the timezone key)')
+    .option('--json', 'print one JSON document')
+    .action((o: { host?: string[]; full?: boolean; now?: string; json?: boolean }) => {
+      const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+      const plan = planCommand(ctx, o.now, o.full === true);
+      process.stdout.write(o.json ? JSON.stringify(plan, null, 2) + '\n' : formatPlan(plan) + '\n');
     });
   return p;
 }

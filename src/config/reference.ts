@@ -13,5 +13,7 @@ export function configReference(): string {
     const scope = spec.scope === 'global' ? '[default]' : 'any';
     return `| \`${name}\` | ${typeName(spec)} | ${def} | ${scope} | ${spec.required ? 'yes' : ''} | ${spec.doc} |`;
   });
-  return ['| key | type | default | scope | required | meaning |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return ['| key | type | default | scope | required | meaning |', '|---|---|---|---|---|---|', ...rows].join(
+    '\n',
+  );
 }

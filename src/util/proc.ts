@@ -30,6 +30,20 @@ export interface RunResult {
 }
 
 const live = new Set<number>();
+let listener: ((pids: number[]) => void) | undefined;
+
+/** Called with the live children whenever one starts or ends (the run lock records them). */
+export function onChildrenChange(fn: ((pids: number[]) => void) | undefined): void {
+  listener = fn;
+}
+
+function changed(): void {
+  try {
+    listener?.([...live]);
+  } catch {
+    // Recording is best effort; it must never break the child it records.
+  }
+}
 
 /** PIDs (= process group ids) of children running now; recorded with the run lock. */
 export function liveChildren(): number[] {
@@ -68,7 +82,10 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   };
   const child = execa(cmd, args, execaOpts);
   const pid = child.pid;
-  if (pid !== undefined) live.add(pid);
+  if (pid !== undefined) {
+    live.add(pid);
+    changed();
+  }
   let timedOut = false;
   let killTimer: NodeJS.Timeout | undefined;
   const timer = setTimeout(() => {
@@ -123,6 +140,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
       // Reap stragglers the child left in its group (a pipeline member, an ssh master).
       killGroup(pid, 'SIGKILL');
       live.delete(pid);
+      changed();
     }
   }
 }

@@ -26,7 +26,17 @@ t.test('check: two sandbox hosts are all OK (one named by IP, on port 2202)', as
   t.same(failed(lines), [], 'no check failed');
   t.equal(code, 0);
   for (const host of ['sb1', 'sb2']) {
-    for (const c of ['inventory', 'ssh', 'helper', 'backup tool', 'mysql login', 'tool version', 'privileges', 'manager mysqld', 'backup_dir']) {
+    for (const c of [
+      'inventory',
+      'ssh',
+      'helper',
+      'backup tool',
+      'mysql login',
+      'tool version',
+      'privileges',
+      'manager mysqld',
+      'backup_dir',
+    ]) {
       t.ok(
         lines.some((l) => l.host === host && l.check === c && l.ok),
         `${host} ${c} OK`,
@@ -37,22 +47,29 @@ t.test('check: two sandbox hosts are all OK (one named by IP, on port 2202)', as
   // The helper and credentials file are installed with the right modes.
   t.ok(existsSync(join(sandboxDir, 'hosts/sb1/bin/backup_local')));
   // The backup password is full of shell and Jinja syntax; none of it ran.
-  for (const f of ['pwned-shell', 'pwned-tick', 'pwned-jinja']) t.notOk(existsSync(join(sandboxDir, f)), `${f} absent`);
+  for (const f of ['pwned-shell', 'pwned-tick', 'pwned-jinja'])
+    t.notOk(existsSync(join(sandboxDir, f)), `${f} absent`);
   // Human output: one line per check, OK or FAILED.
   const human = await xbMgr(['--config', file, 'check']);
   t.equal(human.exitCode, 0);
   t.match(human.stdout, /^sb2\s+privileges\s+OK\s+RELOAD, PROCESS, BINLOG MONITOR$/m);
 });
 
-t.test('check: a stopped sshd fails exactly that host\'s ssh check', async (t) => {
+t.test("check: a stopped sshd fails exactly that host's ssh check", async (t) => {
   const { file } = testConfig();
   sandbox('stop-ssh', 'sb2');
   t.teardown(() => sandbox('start-ssh', 'sb2'));
   const { code, lines } = await checkJson(file);
   t.equal(code, 1);
   t.same(failed(lines), ['sb2 ssh']);
-  t.match(lines.find((l) => l.host === 'sb2' && l.check === 'ssh')?.detail, /cannot reach 127\.0\.1\.2 over ssh: .*(refused|closed)/i);
-  t.ok(lines.some((l) => l.host === 'sb1' && l.check === 'privileges' && l.ok), 'sb1 still OK');
+  t.match(
+    lines.find((l) => l.host === 'sb2' && l.check === 'ssh')?.detail,
+    /cannot reach 127\.0\.1\.2 over ssh: .*(refused|closed)/i,
+  );
+  t.ok(
+    lines.some((l) => l.host === 'sb1' && l.check === 'privileges' && l.ok),
+    'sb1 still OK',
+  );
 });
 
 t.test('check: a revoked grant fails exactly the privileges check with the GRANT to run', async (t) => {
@@ -62,15 +79,21 @@ t.test('check: a revoked grant fails exactly the privileges check with the GRANT
   const { code, lines } = await checkJson(file);
   t.equal(code, 1);
   t.same(failed(lines), ['sb1 privileges']);
-  t.match(lines.find((l) => l.host === 'sb1' && l.check === 'privileges')?.detail, /lacks RELOAD: GRANT RELOAD ON \*\.\* TO xbbackup/);
+  t.match(
+    lines.find((l) => l.host === 'sb1' && l.check === 'privileges')?.detail,
+    /lacks RELOAD: GRANT RELOAD ON \*\.\* TO xbbackup/,
+  );
 });
 
-t.test('check: a wrong password fails the login check with the server\'s error', async (t) => {
+t.test("check: a wrong password fails the login check with the server's error", async (t) => {
   const { file } = testConfig([], { sb2: ['mysql_password = wrong'] });
   const { code, lines } = await checkJson(file);
   t.equal(code, 1);
   t.same(failed(lines), ['sb2 mysql login']);
-  t.match(lines.find((l) => l.host === 'sb2' && l.check === 'mysql login')?.detail, /Access denied for user 'xbbackup'/);
+  t.match(
+    lines.find((l) => l.host === 'sb2' && l.check === 'mysql login')?.detail,
+    /Access denied for user 'xbbackup'/,
+  );
 });
 
 t.test('check: a host missing from the inventory fails that host only', async (t) => {
@@ -78,14 +101,21 @@ t.test('check: a host missing from the inventory fails that host only', async (t
   const { code, lines } = await checkJson(file);
   t.equal(code, 1);
   t.same(failed(lines), ['sb2 inventory']);
-  t.match(lines.find((l) => l.host === 'sb2')?.detail, /db-nowhere is not in the inventory .*inventory\/hosts/);
+  t.match(
+    lines.find((l) => l.host === 'sb2')?.detail,
+    /db-nowhere is not in the inventory .*inventory\/hosts/,
+  );
 });
 
 t.test('check: a helper install is idempotent (second setup changes nothing)', async (t) => {
   const { file } = testConfig();
   await checkJson(file);
   const { lines } = await checkJson(file);
-  t.match(lines.find((l) => l.host === 'sb1' && l.check === 'helper')?.detail, /backup_local$/, 'not "(installed now)"');
+  t.match(
+    lines.find((l) => l.host === 'sb1' && l.check === 'helper')?.detail,
+    /backup_local$/,
+    'not "(installed now)"',
+  );
 });
 
 t.test('bad config and unparsable inventory exit 2 with one clear line', async (t) => {

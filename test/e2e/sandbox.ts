@@ -48,7 +48,10 @@ export function setKeys(text: string, section: string, lines: string[]): string 
  * A config for the sandbox hosts with its own backup_dir, logs and lock, so a test starts from an
  * empty catalog. `extra` lines are set in [default]; `hostExtra` in a host's section.
  */
-export function testConfig(extra: string[] = [], hostExtra: Record<string, string[]> = {}): { file: string; dir: string } {
+export function testConfig(
+  extra: string[] = [],
+  hostExtra: Record<string, string[]> = {},
+): { file: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'xb-e2e-'));
   const base = readFileSync(join(sandboxDir, 'backup.conf'), 'utf8');
   let text = base

@@ -1,0 +1,291 @@
+/**
+ * One host's backup in `xb-mgr run`: lock, clean leftovers, decide (schedule), stream (backup.yml),
+ * judge, commit. Processes are started by the playbook runner; decisions are pure functions.
+ */
+import { existsSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Context } from './context.js';
+import type { HostConfig } from './config/load.js';
+import type { Inventory } from './inventory.js';
+import { acquireLock } from './catalog/lock.js';
+import { cleanTmp, commitBackup, ensureLayout, hostDir, readCatalog } from './catalog/store.js';
+import type { Manifest } from './catalog/manifest.js';
+import { decide, type Decision } from './schedule.js';
+import { backupToolArgs, streamCompression, streamFileName } from './engine/commands.js';
+import { extractFramed, parseBinlog, parseCheckpoints, parseToolVersion, toolError } from './engine/parse.js';
+import { judgeTransfer } from './engine/validate.js';
+import { runPlaybook } from './ansible/playbook.js';
+import { credentialsFileContent } from './engine/credentials.js';
+import { hostSettings } from './setup.js';
+import { runTmp } from './util/runtmp.js';
+import { errorMessage, lastLine } from './errors.js';
+import { uniqueId } from './time.js';
+import type { Log } from './report/log.js';
+
+export interface HostRunResult {
+  host: string;
+  ok: boolean;
+  type?: 'full' | 'incremental';
+  id?: string;
+  parent?: string | null;
+  bytes?: number;
+  seconds: number;
+  reason?: string;
+  error?: string;
+  /** The end of the backup tool's log, on failure. */
+  log_tail?: string;
+}
+
+export interface BackupOptions {
+  now: Date;
+  timezone: string;
+  forceFull: boolean;
+  log: Log;
+}
+
+class HostFailure extends Error {
+  constructor(
+    message: string,
+    readonly logTail?: string,
+  ) {
+    super(message);
+  }
+}
+
+const PULL_TASK = "Pull the backup stream into the manager's catalog";
+
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+/** Pure: the playbook variables of one transfer. */
+export function backupVars(
+  h: HostConfig,
+  d: Decision,
+  outDir: string,
+  credentialsSrc: string,
+): Record<string, unknown> {
+  const compress = streamCompression(h.compress);
+  const settings: Record<string, string> = hostSettings(h, credentialsSrc);
+  if (h.sshUser) settings.ssh_user = h.sshUser;
+  return {
+    xb_host_settings: { [h.hostname]: settings },
+    xb_out_dir: outDir,
+    xb_type: d.type,
+    ...(d.type === 'incremental' ? { xb_incremental_lsn: d.parent.to_lsn } : {}),
+    xb_tool_args: backupToolArgs({
+      tool: h.backupTool,
+      parallel: h.parallel,
+      incrementalLsn: d.type === 'incremental' ? d.parent.to_lsn : undefined,
+      throttle: h.throttle,
+      slaveInfo: h.slaveInfo,
+    }),
+    xb_compress: compress,
+    xb_compress_level: h.compressLevel,
+    xb_nice: h.remoteNice,
+    xb_ionice: h.remoteIonice,
+    xb_stream_file: streamFileName(compress),
+    xb_connect_timeout: h.timeouts.ssh,
+  };
+}
+
+async function transfer(
+  ctx: Context,
+  h: HostConfig,
+  root: string,
+  id: string,
+  d: Decision,
+  inventory: Inventory,
+  log: Log,
+): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
+  const tmpDir = join(root, 'tmp', id);
+  const credentialsSrc = join(runTmp(), `credentials-${h.name}.cnf`);
+  writeFileSync(credentialsSrc, credentialsFileContent(h), { mode: 0o600 });
+  const started = new Date();
+  const t0 = Date.now();
+  const remoteUser = inventory.hosts.get(h.hostname)?.user ? undefined : h.sshUser;
+  const res = await runPlaybook({
+    playbook: join(ctx.playbooks, 'backup.yml'),
+    inventory: ctx.inventory,
+    limit: [h.hostname],
+    vars: backupVars(h, d, tmpDir, credentialsSrc),
+    remoteUser,
+    timeoutMs: h.timeouts.backup * 1000,
+    env: { ANSIBLE_TIMEOUT: String(h.timeouts.ssh) },
+  });
+  rmSync(credentialsSrc, { force: true });
+  const seconds = (Date.now() - t0) / 1000;
+  const toolLogPath = join(tmpDir, 'tool.log');
+  const toolLog = existsSync(toolLogPath) ? readFileSync(toolLogPath, 'utf8') : '';
+  const o = res.hosts.get(h.hostname);
+  if (res.exitCode === 124)
+    throw new HostFailure(
+      `the backup timed out after ${h.timeouts.backup} s (timeout_backup)`,
+      tail(toolLog),
+    );
+  if (!o) {
+    throw new HostFailure(
+      `backup playbook did not run on ${h.hostname}: ${lastLine(res.stderr) || res.otherLines.slice(-1)[0] || `exit code ${res.exitCode}`}`,
+    );
+  }
+  if (o.unreachable) throw new HostFailure(`cannot reach ${h.hostname} over ssh: ${o.unreachable}`);
+  if (o.failed) {
+    if (o.failed.task === PULL_TASK) {
+      throw new HostFailure(
+        `the backup stream failed (exit code ${o.failed.rc ?? '?'}): ${toolError(toolLog || o.failed.stderr || o.failed.msg)}`,
+        tail(toolLog || o.failed.stderr || ''),
+      );
+    }
+    throw new HostFailure(
+      `task "${o.failed.task}" failed: ${o.failed.stderr?.trim() ? lastLine(o.failed.stderr) : o.failed.msg}`,
+    );
+  }
+  let pulled: { rc: number; bytes: number; sha256: string } | undefined;
+  try {
+    pulled = JSON.parse(readFileSync(join(tmpDir, 'result.json'), 'utf8')) as typeof pulled;
+  } catch {
+    throw new HostFailure('the transfer left no result.json');
+  }
+  const checkpoints = parseCheckpoints(extractFramed(toolLog, 'checkpoints') ?? '');
+  const verdict = judgeTransfer({
+    exitCode: pulled!.rc,
+    log: toolLog,
+    checkpoints,
+    bytes: pulled!.bytes,
+    type: d.type,
+    parent: d.type === 'incremental' ? d.parent : undefined,
+  });
+  if (!verdict.commit) {
+    if (verdict.retryFull) return { retryFull: verdict.error, tmpDir };
+    throw new HostFailure(verdict.error, tail(toolLog));
+  }
+  if (checkpoints)
+    writeFileSync(join(tmpDir, 'xtrabackup_checkpoints'), extractFramed(toolLog, 'checkpoints') ?? '', {
+      mode: 0o600,
+    });
+  const compress = streamCompression(h.compress);
+  const manifest: Manifest = {
+    format: 1,
+    id,
+    type: d.type,
+    host: h.name,
+    parent: d.type === 'incremental' ? d.parent.id : null,
+    from_lsn: checkpoints!.from_lsn,
+    to_lsn: checkpoints!.to_lsn,
+    ...(checkpoints!.last_lsn !== undefined ? { last_lsn: checkpoints!.last_lsn } : {}),
+    file: streamFileName(compress),
+    bytes: pulled!.bytes,
+    sha256: pulled!.sha256,
+    compress,
+    tool: h.backupTool,
+    tool_version: parseToolVersion(toolLog),
+    ...(parseBinlog(toolLog) ? { binlog: parseBinlog(toolLog) } : {}),
+    reason: d.reason,
+    started_at: started.toISOString(),
+    finished_at: new Date().toISOString(),
+    seconds: Math.round(seconds * 10) / 10,
+  };
+  log.debug({ step: 'transfer', bytes: manifest.bytes, seconds }, 'stream received');
+  return { manifest, tmpDir };
+}
+
+function tail(text: string, n = 15): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+
+export async function backupHost(
+  ctx: Context,
+  inventory: Inventory,
+  h: HostConfig,
+  o: BackupOptions,
+): Promise<HostRunResult> {
+  const t0 = Date.now();
+  const log = o.log;
+  const done = (r: Omit<HostRunResult, 'host' | 'seconds'>): HostRunResult => ({
+    host: h.name,
+    seconds: Math.round((Date.now() - t0) / 100) / 10,
+    ...r,
+  });
+  if (!inventory.hosts.has(h.hostname)) {
+    const error = `${h.hostname} is not in the inventory ${inventory.path}`;
+    log.error({ step: 'inventory' }, error);
+    return done({ ok: false, error });
+  }
+  const root = hostDir(h.backupDir, h.name);
+  let release: (() => void) | undefined;
+  let decision: Decision | undefined;
+  try {
+    ensureLayout(root);
+    const { lock, tookOver } = acquireLock(join(root, '.lock'), 'host', h.name);
+    release = () => lock.release();
+    if (tookOver) log.warn({ step: 'lock' }, tookOver);
+    const removed = cleanTmp(root);
+    if (removed.length > 0)
+      log.warn({ step: 'cleanup' }, `removed leftovers of an interrupted run: tmp/${removed.join(', tmp/')}`);
+    const catalog = readCatalog(root);
+    for (const p of catalog.problems) log.warn({ step: 'catalog' }, `ignored ${p}`);
+    decision = decide({
+      backups: catalog.backups,
+      now: o.now,
+      fullBackupDay: h.fullBackupDay,
+      timezone: o.timezone,
+      forceFull: o.forceFull,
+    });
+    log.info({ step: 'plan', type: decision.type }, `${decision.type} backup: ${decision.reason}`);
+    const lastFull = catalog.backups
+      .filter((b) => b.type === 'full')
+      .sort((a, b) => (a.id < b.id ? 1 : -1))[0];
+    const free = freeBytes(h.backupDir);
+    if (lastFull && free < lastFull.bytes) {
+      throw new HostFailure(
+        `not enough free space in ${h.backupDir}: ${free} bytes free, the last full backup took ${lastFull.bytes} bytes`,
+      );
+    }
+    const taken = new Set(catalog.backups.map((b) => b.id));
+    const id = uniqueId(o.now, taken);
+    let t = await transfer(ctx, h, root, id, decision, inventory, log);
+    if (t.retryFull) {
+      log.warn({ step: 'transfer' }, `${t.retryFull}; discarding the incremental and taking a full backup`);
+      rmSync(t.tmpDir, { recursive: true, force: true });
+      decision = { type: 'full', reason: t.retryFull };
+      t = await transfer(ctx, h, root, id, decision, inventory, log);
+    }
+    const m = t.manifest!;
+    commitBackup(root, t.tmpDir, m);
+    log.info(
+      {
+        step: 'commit',
+        id: m.id,
+        type: m.type,
+        bytes: m.bytes,
+        from_lsn: m.from_lsn,
+        to_lsn: m.to_lsn,
+        seconds: m.seconds,
+      },
+      `${m.type} backup ${m.id} committed (${m.bytes} bytes, LSN ${m.from_lsn}..${m.to_lsn})`,
+    );
+    return done({
+      ok: true,
+      type: m.type,
+      id: m.id,
+      parent: m.parent,
+      bytes: m.bytes,
+      reason: decision.reason,
+    });
+  } catch (e) {
+    const error = errorMessage(e);
+    log.error({ step: 'backup' }, error);
+    // A failed transfer leaves nothing that looks like a backup (only when we hold the host's lock).
+    if (release) cleanTmp(root);
+    return done({
+      ok: false,
+      type: decision?.type,
+      reason: decision?.reason,
+      error,
+      ...(e instanceof HostFailure && e.logTail ? { log_tail: e.logTail } : {}),
+    });
+  } finally {
+    release?.();
+  }
+}
