@@ -31,8 +31,11 @@ export function probeChecks(
   const add = (check: string, ok: boolean, detail: string) => lines.push({ host: h.name, check, ok, detail });
   const tools = probe.tools ?? {};
   const others = Object.keys(tools).filter((t) => t !== h.backupTool);
-  const tool = probe.configured_tool?.exists
-    ? { path: probe.configured_tool.path, version: probe.configured_tool.version }
+  // With remote_tool_path set, only that binary counts: it is the one the backup runs.
+  const tool = probe.configured_tool
+    ? probe.configured_tool.exists
+      ? { path: probe.configured_tool.path, version: probe.configured_tool.version }
+      : undefined
     : tools[h.backupTool];
   if (probe.configured_tool && !probe.configured_tool.exists) {
     add(
@@ -59,10 +62,11 @@ export function probeChecks(
   const serverMajor = majorVersion(probe.server_version);
   if (tool) {
     const toolMajor = majorVersion(tool.version);
+    const match = toolMajor !== undefined && toolMajor === serverMajor;
     add(
       'tool version',
-      toolMajor !== undefined && toolMajor === serverMajor,
-      toolMajor === serverMajor
+      match,
+      match
         ? `${h.backupTool} ${tool.version} matches server ${serverMajor}`
         : `${h.backupTool} ${tool.version ?? '?'} does not match the server's major version ${serverMajor ?? '?'}: install the ${serverMajor ?? 'matching'} backup tool on the host`,
     );
@@ -77,12 +81,13 @@ export function probeChecks(
       : `${h.mysqlUser} lacks ${missing.join(', ')}: GRANT ${missing.join(', ')} ON *.* TO ${h.mysqlUser}`,
   );
   const mgrMajor = majorVersion(managerMysqld.version);
+  const mgrMatch = mgrMajor !== undefined && mgrMajor === serverMajor;
   add(
     'manager mysqld',
-    mgrMajor !== undefined && mgrMajor === serverMajor,
+    mgrMatch,
     !managerMysqld.path
       ? 'no mysqld or mariadbd on the manager host: install the server package (it checks the backups)'
-      : mgrMajor === serverMajor
+      : mgrMatch
         ? `${managerMysqld.path} ${managerMysqld.version} matches server ${serverMajor}`
         : `${managerMysqld.path} ${managerMysqld.version ?? '?'} does not match the host's server ${serverMajor ?? '?'}: set mysqld for this host to a ${serverMajor ?? 'matching'} server binary`,
   );

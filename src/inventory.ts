@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { InventoryError, ProcessError } from './errors.js';
 import { run } from './util/proc.js';
+import { splitCommand } from './config/values.js';
 
 export interface InventoryHost {
   name: string;
@@ -64,13 +65,10 @@ export function parseInventoryList(json: string, path: string): Inventory {
   return { path, hosts };
 }
 
-/** ssh option strings from the inventory are whitespace separated, with simple quotes. */
+/** ssh option strings from the inventory are split as Ansible does (shell-like words, no expansion). */
 function splitSshArgs(s: string): string[] {
-  const out: string[] = [];
-  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s))) out.push(m[1] ?? m[2] ?? m[3] ?? '');
-  return out;
+  const r = splitCommand(s);
+  return r.ok ? r.value : s.split(/\s+/).filter((x) => x !== '');
 }
 
 export async function loadInventory(

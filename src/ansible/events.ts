@@ -30,7 +30,7 @@ interface Event {
   _event?: string;
   hosts?: Record<string, Record<string, unknown>>;
   task?: { name?: string };
-  stats?: Record<string, { changed?: number }>;
+  stats?: Record<string, { changed?: number; failures?: number }>;
 }
 
 function str(v: unknown): string | undefined {
@@ -59,6 +59,10 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
       otherLines.push(line);
       continue;
     }
+    if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) {
+      otherLines.push(line);
+      continue;
+    }
     const task = ev.task?.name ?? '';
     switch (ev._event) {
       case 'v2_runner_on_ok':
@@ -68,7 +72,9 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
         for (const [name, result] of Object.entries(ev.hosts ?? {})) {
           const h = host(name);
           h.results.set(task, result);
-          if (result.ignore_errors === true || h.failed) continue;
+          // A host stops at its first failure that is not ignored, so the last failure is the one
+          // that counts; ignored ones are cleared by the stats line (jsonl rarely marks them).
+          if (result.ignore_errors === true) continue;
           h.failed = {
             task,
             msg: str(result.msg) ?? 'failed',
@@ -84,7 +90,12 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
         }
         break;
       case 'v2_playbook_on_stats':
-        for (const [name, s] of Object.entries(ev.stats ?? {})) host(name).changed = s.changed ?? 0;
+        for (const [name, s] of Object.entries(ev.stats ?? {})) {
+          const h = host(name);
+          h.changed = s.changed ?? 0;
+          // The jsonl callback does not mark ignored failures; the stats line counts only real ones.
+          if (s.failures === 0) delete h.failed;
+        }
         break;
       default:
         break;

@@ -31,6 +31,8 @@ export interface PlaybookResult extends PlaybookOutcome {
 
 /** Pure: the argv of ansible-playbook for a run. */
 export function playbookArgv(r: PlaybookRun, varsFile: string): string[] {
+  // An empty --limit means "every host" to Ansible: never run a playbook on hosts nobody chose.
+  if (r.limit.length === 0) throw new Error('playbookArgv: no host to run on');
   const argv = ['-i', r.inventory, '--limit', r.limit.join(','), '-e', `@${varsFile}`];
   if (r.remoteUser) argv.push('-u', r.remoteUser);
   argv.push(r.playbook);

@@ -49,13 +49,19 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 /** A DNS host name (RFC 1123 labels) or an IPv4/IPv6 address. */
 export function isSafeHost(s: string): boolean {
   if (IPV4.test(s)) return true;
-  if (/^[0-9A-Fa-f:]+$/.test(s) && s.includes(':') && s.length <= 45) return true;
+  if (s.includes(':')) return isIPv6(s);
   if (s.length > 253) return false;
-  return s
-    .split('.')
-    .every(
-      (label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label) || /^[A-Za-z0-9_]+$/.test(label),
-    );
+  return s.split('.').every((label) => /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label));
+}
+
+/** Full or ::-compressed IPv6 (hex groups of 1-4 digits), at least two colons. */
+function isIPv6(s: string): boolean {
+  if (s.length > 39 || (s.match(/:/g) ?? []).length < 2) return false;
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
+  if (!groups.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  return halves.length === 2 ? groups.length < 8 : groups.length === 8;
 }
 
 export function parseHost(v: string): Parsed<string> {

@@ -375,7 +375,7 @@ t.test('probeChecks: table', async (t) => {
 
 // When neither version is known, the check fails (right) but says the versions match.
 t.test('unknown versions on both sides never read as a match', async (t) => {
-  const todo = { todo: 'bug: probeChecks says "matches server undefined" when both majors are undefined' };
+  const todo = {};
   const got = probeChecks(
     host(),
     {
@@ -420,8 +420,5 @@ t.test('a missing remote_tool_path: no version verdict from another binary', asy
   t.notOk(
     got.some((l) => l.check === 'tool version' && l.ok),
     'no passing tool version line for /usr/bin/mariabackup',
-    {
-      todo: 'bug: probeChecks falls back to the PATH tool for the version check when remote_tool_path is missing',
-    },
   );
 });

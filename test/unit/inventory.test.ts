@@ -170,7 +170,7 @@ t.test('parseInventoryList: connection variables, one host at a time', async (t)
 // example of the Ansible FAQ ("How do I configure a jump host to access servers that I have no direct
 // access to?"): ansible_ssh_common_args='-o ProxyCommand="ssh -W %h:%p -q user@gateway.example.com"'.
 t.test('quotes inside a word are shell-like, as Ansible (shlex) reads them', async (t) => {
-  const todo = { todo: 'bug: splitSshArgs only handles quotes that start a word' };
+  const todo = {};
   const cases: [string, string[]][] = [
     [
       '-o ProxyCommand="ssh -W %h:%p -q user@gateway.example.com"',
