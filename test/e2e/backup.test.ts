@@ -2,7 +2,7 @@
  * xb-mgr run on sandbox hosts: real sshd, MariaDB, mariabackup and ansible-playbook. sb1 is reached
  * by name on port 22, sb2 by IP address on port 2202.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -63,7 +63,7 @@ function tmpEntries(dir: string, host: string): string[] {
 }
 
 /** Every incremental links to its parent's to_lsn; every chain starts at a full with from_lsn 0. */
-function assertChains(t: Tap.Test, ms: Manifest[]): void {
+function assertChains(t: Test, ms: Manifest[]): void {
   const byId = new Map(ms.map((m) => [m.id, m]));
   for (const m of ms) {
     if (m.type === 'full') {
