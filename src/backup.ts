@@ -19,6 +19,7 @@ import { credentialsFileContent } from './engine/credentials.js';
 import { hostSettings } from './setup.js';
 import { runTmp } from './util/runtmp.js';
 import { errorMessage, lastLine } from './errors.js';
+import { parseManagerHost } from './config/values.js';
 import { uniqueId } from './time.js';
 import type { Log } from './report/log.js';
 
@@ -53,6 +54,7 @@ class HostFailure extends Error {
 }
 
 const PULL_TASK = "Pull the backup stream into the manager's catalog";
+const PUSH_TASK = "Push the backup stream to the manager's catalog";
 
 function freeBytes(dir: string): number {
   const s = statfsSync(dir);
@@ -65,6 +67,7 @@ export function backupVars(
   d: Decision,
   outDir: string,
   credentialsSrc: string,
+  receiver: string,
 ): Record<string, unknown> {
   const compress = streamCompression(h.compress);
   const settings: Record<string, string> = hostSettings(h, credentialsSrc);
@@ -87,6 +90,19 @@ export function backupVars(
     xb_ionice: h.remoteIonice,
     xb_stream_file: streamFileName(compress),
     xb_connect_timeout: h.timeouts.ssh,
+    xb_transfer: h.transfer,
+    ...(h.transfer === 'push' ? pushVars(h, receiver) : {}),
+  };
+}
+
+function pushVars(h: HostConfig, receiver: string): Record<string, unknown> {
+  const dest = parseManagerHost(h.backupManagerHost ?? '');
+  if (!dest) throw new HostFailure(`transfer = push needs backup_manager_host = [user@]host[:port]`);
+  return {
+    xb_push_dest: dest.user ? `${dest.user}@${dest.host}` : dest.host,
+    xb_push_port: dest.port,
+    xb_push_ssh_options: h.pushSshOptions ?? '',
+    xb_receiver: receiver,
   };
 }
 
@@ -109,16 +125,21 @@ async function transfer(
     playbook: join(ctx.playbooks, 'backup.yml'),
     inventory: ctx.inventory,
     limit: [h.hostname],
-    vars: backupVars(h, d, tmpDir, credentialsSrc),
+    vars: backupVars(h, d, tmpDir, credentialsSrc, join(ctx.playbooks, 'files', 'xb_pull')),
     remoteUser,
     timeoutMs: h.timeouts.backup * 1000,
     env: { ANSIBLE_TIMEOUT: String(h.timeouts.ssh) },
   });
   rmSync(credentialsSrc, { force: true });
   const seconds = (Date.now() - t0) / 1000;
-  const toolLogPath = join(tmpDir, 'tool.log');
-  const toolLog = existsSync(toolLogPath) ? readFileSync(toolLogPath, 'utf8') : '';
   const o = res.hosts.get(h.hostname);
+  // Pull: xb_pull kept ssh's stderr in tool.log. Push: the tool's log is the push task's stderr.
+  const toolLogPath = join(tmpDir, 'tool.log');
+  const pushed = o?.results.get(PUSH_TASK);
+  if (h.transfer === 'push' && typeof pushed?.stderr === 'string' && existsSync(tmpDir)) {
+    writeFileSync(toolLogPath, pushed.stderr + '\n', { mode: 0o600 });
+  }
+  const toolLog = existsSync(toolLogPath) ? readFileSync(toolLogPath, 'utf8') : '';
   if (res.exitCode === 124)
     throw new HostFailure(
       `the backup timed out after ${h.timeouts.backup} s (timeout_backup)`,
@@ -131,7 +152,7 @@ async function transfer(
   }
   if (o.unreachable) throw new HostFailure(`cannot reach ${h.hostname} over ssh: ${o.unreachable}`);
   if (o.failed) {
-    if (o.failed.task === PULL_TASK) {
+    if (o.failed.task === PULL_TASK || o.failed.task === PUSH_TASK) {
       throw new HostFailure(
         `the backup stream failed (exit code ${o.failed.rc ?? '?'}): ${toolError(toolLog || o.failed.stderr || o.failed.msg)}`,
         tail(toolLog || o.failed.stderr || ''),

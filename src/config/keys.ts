@@ -58,6 +58,11 @@ export const KEYS = {
     scope: 'host',
     doc: '`[user@]host[:port]` the DB host connects back to in push mode; unused in pull mode.',
   },
+  push_ssh_options: {
+    type: 'string',
+    scope: 'host',
+    doc: 'Extra ssh options the DB host uses to reach backup_manager_host in push mode (e.g. `-i /root/.ssh/xb_key`).',
+  },
   remote_backup_cmd: {
     type: 'path',
     scope: 'host',

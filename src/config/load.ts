@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { COMPRESSORS, KEYS, KEY_NAMES, TOOLS, TRANSFERS, type KeyName, type KeySpec } from './keys.js';
 import { parseIni, type IniSection } from './ini.js';
+import { parseManagerHost } from './values.js';
 import {
   closest,
   isSafeName,
@@ -36,6 +37,7 @@ export interface HostConfig {
   mysqlStartCmd?: string[];
   sshUser?: string;
   backupManagerHost?: string;
+  pushSshOptions?: string;
   remoteBackupCmd: string;
   remoteCredentialsFile: string;
   remoteToolPath?: string;
@@ -173,6 +175,7 @@ function toHost(name: string, v: Values): HostConfig {
     mysqlStartCmd: v.mysql_start_cmd as string[] | undefined,
     sshUser: s('ssh_user') || undefined,
     backupManagerHost: s('backup_manager_host') || undefined,
+    pushSshOptions: s('push_ssh_options') || undefined,
     remoteBackupCmd: s('remote_backup_cmd') as string,
     remoteCredentialsFile: (s('remote_credentials_file') as string).replaceAll('{host}', name),
     remoteToolPath: s('remote_tool_path'),
@@ -285,6 +288,27 @@ export function parseConfig(text: string, file: string): { config?: Config; issu
       }
     }
     const host = toHost(section.name, merged);
+    if (host.transfer === 'push') {
+      const dest = host.backupManagerHost;
+      if (!dest) {
+        issues.push({
+          file,
+          line: section.line,
+          section: section.name,
+          key: 'backup_manager_host',
+          message: 'is required with transfer = push',
+        });
+      } else if (!parseManagerHost(dest)) {
+        issues.push({
+          file,
+          line: section.line,
+          section: section.name,
+          key: 'backup_manager_host',
+          value: dest,
+          message: 'must be [user@]host[:port]',
+        });
+      }
+    }
     const other = seenHostnames.get(host.hostname);
     if (other !== undefined) {
       issues.push({

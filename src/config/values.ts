@@ -64,6 +64,17 @@ function isIPv6(s: string): boolean {
   return halves.length === 2 ? groups.length < 8 : groups.length === 8;
 }
 
+/** backup_manager_host: `[user@]host[:port]` (the original's "root@10.10.1.1" form), IPv6 in brackets. */
+export function parseManagerHost(v: string): { user?: string; host: string; port: number } | undefined {
+  const m = /^(?:([A-Za-z0-9._-]+)@)?(\[[0-9A-Fa-f:]+\]|[^:@\s]+)(?::(\d{1,5}))?$/.exec(v.trim());
+  if (!m) return undefined;
+  const host = m[2]!.replace(/^\[|\]$/g, '');
+  if (!isSafeHost(host)) return undefined;
+  const port = m[3] ? Number(m[3]) : 22;
+  if (port < 1 || port > 65535) return undefined;
+  return { ...(m[1] ? { user: m[1] } : {}), host, port };
+}
+
 export function parseHost(v: string): Parsed<string> {
   return isSafeHost(v) ? ok(v) : bad('is not a safe host name or IP address');
 }

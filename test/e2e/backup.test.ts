@@ -345,3 +345,66 @@ t.test('a server restored to an older state: the LSN rule makes the next run a f
   t.match(r.hosts.get('sb1')?.reason, /lower than the parent .* to_lsn .*restored or rebuilt/);
   t.match(r.stderr, /discarding the incremental and taking a full backup/);
 });
+
+t.test(
+  "push mode (the DB host pipes to the manager's sshd) on the host reached by IP on port 2202",
+  async (t) => {
+    const { file, dir } = testConfig(['transfer = push']);
+    let r = await run(file, '--host', 'sb2', '--now', SUN);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.hosts.get('sb2')?.type, 'full');
+    sql('sb2', "INSERT INTO shop.orders (account_id, amount, note) VALUES (2, 7, 'pushed')");
+    r = await run(file, '--host', 'sb2', '--now', '2026-11-23T01:00:00Z');
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.hosts.get('sb2')?.type, 'incremental');
+    const ms = manifests(dir, 'sb2');
+    assertChains(t, ms);
+    const { createHash } = await import('node:crypto');
+    for (const m of ms) {
+      const f = join(dir, 'backups/sb2', m.type, m.id, 'backup.xbstream.zst');
+      t.equal(
+        createHash('sha256').update(readFileSync(f)).digest('hex'),
+        m.sha256,
+        `${m.id}: sha256 matches the stored stream`,
+      );
+    }
+  },
+);
+
+t.test('a held host lock fails that host (exit 1); the other host runs', async (t) => {
+  const { file, dir } = testConfig();
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(join(dir, 'backups/sb1'), { recursive: true });
+  const start = readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19];
+  writeFileSync(
+    join(dir, 'backups/sb1/.lock'),
+    JSON.stringify({ pid: process.pid, start, since: new Date().toISOString() }),
+  );
+  const r = await run(file, '--now', SUN);
+  t.equal(r.code, 1);
+  t.match(
+    r.hosts.get('sb1')?.error,
+    new RegExp(`host sb1: another process holds the lock .*PID ${process.pid}`),
+  );
+  t.equal(r.hosts.get('sb2')?.ok, true);
+});
+
+t.test('not enough free space for another full: refused with a clear error, nothing written', async (t) => {
+  const { file, dir } = testConfig();
+  const mnt = join(dir, 'small');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(mnt);
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=1600k', 'tmpfs', mnt]);
+  t.teardown(() => execa('umount', [mnt]));
+  const text = readFileSync(file, 'utf8').replace(/^backup_dir = .*$/m, `backup_dir = ${mnt}`);
+  (await import('node:fs')).writeFileSync(file, text);
+  let r = await run(file, '--host', 'sb1', '--now', SUN);
+  t.equal(r.code, 0, r.stderr);
+  r = await run(file, '--host', 'sb1', '--now', '2026-11-23T01:00:00Z');
+  t.equal(r.code, 1);
+  t.match(
+    r.hosts.get('sb1')?.error,
+    /not enough free space in .*small: \d+ bytes free, the last full backup took \d+ bytes/,
+  );
+  t.same(readdirSync(join(mnt, 'sb1/tmp')), []);
+});
