@@ -8,7 +8,15 @@ import type { Context } from './context.js';
 import type { HostConfig } from './config/load.js';
 import type { Inventory } from './inventory.js';
 import { acquireLock } from './catalog/lock.js';
-import { cleanTmp, commitBackup, ensureLayout, hostDir, readCatalog } from './catalog/store.js';
+import {
+  cleanTmp,
+  commitBackup,
+  ensureLayout,
+  hostDir,
+  readCatalog,
+  updateManifest,
+} from './catalog/store.js';
+import { keepFailed, makeReady, ReadyFailure, type ReadyInfo } from './ready/make.js';
 import type { Manifest } from './catalog/manifest.js';
 import { decide, type Decision } from './schedule.js';
 import { backupToolArgs, streamCompression, streamFileName } from './engine/commands.js';
@@ -33,8 +41,11 @@ export interface HostRunResult {
   seconds: number;
   reason?: string;
   error?: string;
-  /** The end of the backup tool's log, on failure. */
+  /** The end of the backup tool's log, or the mysqld error log and mysqlcheck output, on failure. */
   log_tail?: string;
+  ready?: ReadyInfo;
+  /** Set when a backup was marked unusable by this run. */
+  unusable?: { id: string; reason: string };
 }
 
 export interface BackupOptions {
@@ -211,6 +222,25 @@ async function transfer(
   return { manifest, tmpDir };
 }
 
+/** A failed ready step: keep its working directory, mark the backup unusable when its data is at fault. */
+function readyFailed(root: string, e: ReadyFailure, m: Manifest, log: Log): Partial<HostRunResult> {
+  const kept = e.stage === 'prepare' || e.stage === 'verify' ? keepFailed(root, e.workDir, m.id) : undefined;
+  cleanTmp(root);
+  let unusable: HostRunResult['unusable'];
+  if (e.unusable) {
+    const reason = `${e.stage} failed: ${e.message}`;
+    updateManifest(root, { ...e.unusable, unusable: { reason, at: new Date().toISOString() } });
+    unusable = { id: e.unusable.id, reason };
+    log.error(
+      { step: 'ready', unusable: e.unusable.id },
+      `marked ${e.unusable.type}/${e.unusable.id} unusable: ${reason}`,
+    );
+  }
+  const error = `ready backup failed: ${e.message}${kept ? ` (kept ${kept} for inspection)` : ''}`;
+  log.error({ step: `ready:${e.stage}` }, error);
+  return { error, ...(e.details ? { log_tail: e.details } : {}), ...(unusable ? { unusable } : {}) };
+}
+
 function tail(text: string, n = 15): string {
   return text.trimEnd().split('\n').slice(-n).join('\n');
 }
@@ -286,14 +316,18 @@ export async function backupHost(
       },
       `${m.type} backup ${m.id} committed (${m.bytes} bytes, LSN ${m.from_lsn}..${m.to_lsn})`,
     );
-    return done({
-      ok: true,
-      type: m.type,
-      id: m.id,
-      parent: m.parent,
-      bytes: m.bytes,
-      reason: decision.reason,
-    });
+    const base = { type: m.type, id: m.id, parent: m.parent, bytes: m.bytes, reason: decision.reason };
+    try {
+      const ready = await makeReady(h, root, [...catalog.backups, m], m, log);
+      log.info(
+        { step: 'ready', id: ready.id, bytes: ready.bytes },
+        `ready backup ${ready.file} (${ready.bytes} bytes, ${ready.check.tables} tables OK)`,
+      );
+      return done({ ok: true, ...base, ready });
+    } catch (e) {
+      if (!(e instanceof ReadyFailure)) throw e;
+      return done({ ok: false, ...base, ...readyFailed(root, e, m, log) });
+    }
   } catch (e) {
     const error = errorMessage(e);
     log.error({ step: 'backup' }, error);

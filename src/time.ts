@@ -52,7 +52,10 @@ function offsetAt(t: number, tz: string): number {
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
 }
 
-/** The instant of a wall-clock time in a zone (for a time skipped by DST, the later mapping). */
+/**
+ * The instant of a wall-clock time in a zone. An ambiguous time (clocks turned back) is its first
+ * occurrence; a time that does not exist (clocks turned forward) maps to the instant of the jump.
+ */
 export function zonedTimeToInstant(
   y: number,
   mo: number,
@@ -63,10 +66,15 @@ export function zonedTimeToInstant(
   tz: string,
 ): Date {
   const guess = Date.UTC(y, mo - 1, d, h, mi, s);
-  let t = guess - offsetAt(guess, tz);
-  const again = guess - offsetAt(t, tz);
-  if (again !== t) t = Math.max(t, again);
-  return new Date(t);
+  const before = guess - offsetAt(guess - 86_400_000, tz);
+  const after = guess - offsetAt(guess + 86_400_000, tz);
+  const wall = (t: number) => {
+    const p = zonedParts(new Date(t), tz);
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  };
+  const exact = [before, after].filter((t) => wall(t) === guess);
+  if (exact.length > 0) return new Date(Math.min(...exact));
+  return new Date(before);
 }
 
 /** Parse --now: ISO 8601; without an offset it is wall-clock time in `tz`. */
@@ -80,11 +88,12 @@ export function parseNow(value: string, tz: string): Date | undefined {
     Number,
   ) as number[];
   if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 59) return undefined;
+  // No 30 February: the date must survive a round trip.
+  if (new Date(Date.UTC(y!, mo! - 1, d!)).getUTCDate() !== d) return undefined;
   if (m[7]) {
-    const off =
-      m[7] === 'Z'
-        ? 0
-        : (m[7][0] === '-' ? -1 : 1) * (Number(m[7].slice(1, 3)) * 60 + Number(m[7].slice(-2)));
+    const offMin = m[7] === 'Z' ? 0 : Number(m[7].slice(-2));
+    if (offMin > 59) return undefined;
+    const off = m[7] === 'Z' ? 0 : (m[7][0] === '-' ? -1 : 1) * (Number(m[7].slice(1, 3)) * 60 + offMin);
     return new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!) - off * 60_000);
   }
   return zonedTimeToInstant(y!, mo!, d!, h!, mi!, s!, tz);

@@ -5,7 +5,16 @@
  * over, after stopping what the dead run left running (only groups whose leader still has the
  * recorded start time, i.e. processes that run started).
  */
-import { mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, closeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { LockHeldError, XbError } from '../errors.js';
 import { killGroup } from '../util/proc.js';
@@ -93,15 +102,20 @@ export function acquireLock(
   };
   let tookOver: string | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
+    // Written under a private name and hard-linked into place: the lock never exists empty.
+    const mine = `${path}.new-${process.pid}`;
     try {
-      const fd = openSync(path, 'wx', 0o600);
+      const fd = openSync(mine, 'w', 0o600);
       writeSync(fd, JSON.stringify(me) + '\n');
       closeSync(fd);
+      linkSync(mine, path);
       return { lock: new Lock(path, me), tookOver };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new XbError(`cannot create lock ${path}: ${(e as Error).message}`);
       }
+    } finally {
+      rmSync(mine, { force: true });
     }
     let holder: LockInfo | undefined;
     try {

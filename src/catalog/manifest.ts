@@ -49,7 +49,12 @@ export function parseManifest(text: string): Manifest | string {
   } catch {
     return 'manifest.json is not valid JSON';
   }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'manifest.json is not an object';
   for (const k of REQUIRED) if (m[k] === undefined || m[k] === null) return `manifest.json lacks "${k}"`;
+  for (const k of ['from_lsn', 'to_lsn', 'bytes'] as const) {
+    if (typeof m[k] !== 'number' || !Number.isSafeInteger(m[k]))
+      return `manifest.json has a non-numeric "${k}"`;
+  }
   if (m.type !== 'full' && m.type !== 'incremental')
     return `manifest.json has an unknown type ${JSON.stringify(m.type)}`;
   if (m.type === 'incremental' && !m.parent) return 'manifest.json of an incremental names no parent';

@@ -43,8 +43,7 @@ export function formatPlan(p: { now: string; hosts: HostPlan[] }): string {
     `plan at ${p.now}`,
     ...p.hosts.map(
       (h) =>
-        `${h.host}  ${h.type}: ${h.reason}` +
-        h.catalog_problems.map((x) => `\n  ignored: ${x}`).join(''),
+        `${h.host}  ${h.type}: ${h.reason}` + h.catalog_problems.map((x) => `\n  ignored: ${x}`).join(''),
     ),
   ].join('\n');
 }

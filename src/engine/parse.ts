@@ -69,6 +69,10 @@ export function toolError(log: string): string {
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('XB-MGR '))
     .map((l) => l.replace(/^\[\d+\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, ''));
-  const err = lines.filter((l) => /error|failed|denied|cannot|can't|fatal/i.test(l));
+  // "Streaming ./sys/statements_with_errors_or_warnings.frm" is not an error.
+  const err = lines.filter(
+    (l) =>
+      /\b(error|failed|denied|cannot|can't|fatal)\b/i.test(l) && !/^(Streaming|Copying) |\.\.\.done$/.test(l),
+  );
   return (err.length > 0 ? err.slice(-3) : lines.slice(-3)).join(' | ');
 }

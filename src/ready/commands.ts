@@ -1,0 +1,89 @@
+/** Pure command lines of the ready step: temporary mysqld, mysqlcheck, mysqladmin, tar and compressors. */
+import type { HostConfig } from '../config/load.js';
+
+export interface ServerPaths {
+  datadir: string;
+  socket: string;
+  pidFile: string;
+  errorLog: string;
+}
+
+/**
+ * A temporary server on a verified copy: the backup's own backup-my.cnf first (page size, log
+ * settings), then its own socket, no networking, no grant tables, no replication, no binlog, a
+ * small buffer pool.
+ */
+export function mysqldArgs(p: ServerPaths, opts: { asRoot: boolean }): string[] {
+  const argv = [
+    `--defaults-file=${p.datadir}/backup-my.cnf`,
+    `--datadir=${p.datadir}`,
+    `--socket=${p.socket}`,
+    `--pid-file=${p.pidFile}`,
+    `--log-error=${p.errorLog}`,
+    '--skip-networking',
+    '--skip-grant-tables',
+    '--skip-slave-start',
+    '--skip-log-bin',
+    '--innodb-buffer-pool-size=256M',
+    '--loose-innodb-buffer-pool-load-at-startup=0',
+    '--loose-innodb-buffer-pool-dump-at-shutdown=0',
+  ];
+  if (opts.asRoot) argv.push('--user=root');
+  return argv;
+}
+
+export function mysqlcheckArgs(socket: string): string[] {
+  return ['--no-defaults', `--socket=${socket}`, '--all-databases'];
+}
+
+export function pingArgs(socket: string): string[] {
+  return ['--no-defaults', `--socket=${socket}`, '--connect-timeout=2', 'ping'];
+}
+
+export function shutdownArgs(socket: string): string[] {
+  return ['--no-defaults', `--socket=${socket}`, 'shutdown'];
+}
+
+export function tarCreateArgs(dir: string): string[] {
+  return ['-C', dir, '-cf', '-', '.'];
+}
+
+export type ReadyCompress = HostConfig['compress'];
+
+/** Extension of a ready file: follows the compressor. */
+export function readyExtension(c: ReadyCompress): string {
+  return { zstd: '.tar.zst', gzip: '.tar.gz', qpress: '.tar.qp', none: '.tar' }[c];
+}
+
+/** Compressor stage for a ready file (stdin -> stdout); undefined for none. */
+export function readyCompressor(
+  c: ReadyCompress,
+  level: number,
+  bin: string,
+): { cmd: string; args: string[] } | undefined {
+  switch (c) {
+    case 'zstd':
+      return { cmd: bin, args: ['-q', `-${Math.min(level, 19)}`, '-T0'] };
+    case 'gzip':
+      return { cmd: bin, args: [`-${Math.min(level, 9)}`, '-c'] };
+    case 'qpress':
+      // Read stdin, write stdout; the name is that of the single archived stream.
+      return { cmd: bin, args: ['-io', 'backup.tar'] };
+    case 'none':
+      return undefined;
+  }
+}
+
+/** Decompressor stage for a stored stream or a ready file (stdin -> stdout). */
+export function decompressor(c: ReadyCompress, bin: string): { cmd: string; args: string[] } | undefined {
+  switch (c) {
+    case 'zstd':
+      return { cmd: bin, args: ['-dcq'] };
+    case 'gzip':
+      return { cmd: bin, args: ['-dc'] };
+    case 'qpress':
+      return { cmd: bin, args: ['-dio'] };
+    case 'none':
+      return undefined;
+  }
+}

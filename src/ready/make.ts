@@ -1,0 +1,393 @@
+/**
+ * The ready backup of a host after each successful backup: apply the new backup to the prepared
+ * base (only the new one: the cost does not grow along the chain), verify a copy of it with a
+ * temporary mysqld and mysqlcheck, and compress that verified copy into ready/<id>.tar.zst.
+ */
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  lstatSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { HostConfig } from '../config/load.js';
+import type { Manifest } from '../catalog/manifest.js';
+import { backupPath, writeFileAtomic } from '../catalog/store.js';
+import { byIdMap, chainOf } from '../catalog/chain.js';
+import { candidates, which, type Role } from '../engine/binaries.js';
+import { extractArgs, prepareArgs } from '../engine/commands.js';
+import { errorMessage, XbError } from '../errors.js';
+import type { Log } from '../report/log.js';
+import { pipeline, run, startDaemon, tail } from '../util/proc.js';
+import { runTmp } from '../util/runtmp.js';
+import { baseDir, dropBaseRecord, planApply, readBaseRecord, writeBaseRecord } from './base.js';
+import {
+  decompressor,
+  mysqlcheckArgs,
+  mysqldArgs,
+  pingArgs,
+  readyCompressor,
+  readyExtension,
+  shutdownArgs,
+  tarCreateArgs,
+} from './commands.js';
+import { parseMysqlcheck } from './mysqlcheck.js';
+
+export interface ReadyInfo {
+  id: string;
+  host: string;
+  file: string;
+  contains: string[];
+  to_lsn: number;
+  binlog?: Manifest['binlog'];
+  bytes: number;
+  sha256: string;
+  compress: HostConfig['compress'];
+  check: { tool: 'mysqlcheck'; tables: number; ok: boolean };
+  rebuilt_base: boolean;
+  rebuild_reason?: string;
+  steps: { step: string; seconds: number; bytes?: number; backup?: string }[];
+  created_at: string;
+}
+
+/** Why the ready step failed and what to keep for inspection. */
+export class ReadyFailure extends XbError {
+  constructor(
+    message: string,
+    readonly stage: 'space' | 'prepare' | 'verify' | 'compress',
+    /** Working directory worth keeping as failed-<id>. */
+    readonly workDir?: string,
+    /** The backup to mark unusable (the new one, or a stored one found corrupted). */
+    readonly unusable?: Manifest,
+    readonly details?: string,
+  ) {
+    super(message);
+  }
+}
+
+const USE_MEMORY = '1G';
+
+function bin(h: HostConfig, role: Role | 'tar' | 'cp'): string {
+  const names = role === 'tar' ? ['tar'] : role === 'cp' ? ['cp'] : candidates(h, role);
+  const found = which(names);
+  if (!found)
+    throw new ReadyFailure(
+      `${names.join(' or ')} not found on the manager host (needed for the ready backup)`,
+      'prepare',
+    );
+  return found;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) total += lstatSync(p).size;
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return total;
+}
+
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+/** Extract a stored stream into dir, checking its sha256 in the same read. */
+async function extract(h: HostConfig, root: string, m: Manifest, dir: string): Promise<void> {
+  const file = join(backupPath(root, m), m.file);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const hash = createHash('sha256');
+  const stages = [];
+  if (m.compress !== 'none') {
+    const d = decompressor(
+      m.compress,
+      which(m.compress === 'zstd' ? ['zstd'] : ['pigz', 'gzip']) ?? m.compress,
+    );
+    stages.push({ cmd: d!.cmd, args: d!.args, label: `${d!.cmd.split('/').pop()} -d` });
+  }
+  stages.push({
+    cmd: bin(h, 'stream'),
+    args: extractArgs(h.backupTool, dir, h.parallel),
+    label: 'mbstream -x',
+  });
+  try {
+    await pipeline(stages, {
+      inputFile: file,
+      onInput: (c) => hash.update(c),
+      timeoutMs: h.timeouts.prepare * 1000,
+    });
+  } catch (e) {
+    throw new ReadyFailure(`extracting ${m.type}/${m.id} failed: ${errorMessage(e)}`, 'prepare', dir, m);
+  }
+  const got = hash.digest('hex');
+  if (got !== m.sha256) {
+    throw new ReadyFailure(
+      `sha256 mismatch: ${m.type}/${m.id}/${m.file} is corrupted (expected ${m.sha256}, read ${got}); it was not applied`,
+      'prepare',
+      undefined,
+      m,
+    );
+  }
+}
+
+async function prepare(
+  h: HostConfig,
+  target: string,
+  incremental: string | undefined,
+  m: Manifest,
+): Promise<void> {
+  const args = prepareArgs({
+    tool: h.backupTool,
+    targetDir: target,
+    incrementalDir: incremental,
+    // xtrabackup keeps the base "log-only" and finishes the prepare on the verify copy.
+    lastStep: h.backupTool === 'mariabackup',
+    useMemory: USE_MEMORY,
+  });
+  const r = await run(bin(h, 'tool'), args, {
+    timeoutMs: h.timeouts.prepare * 1000,
+    reject: false,
+    label: 'prepare',
+  });
+  if (r.exitCode !== 0 || r.timedOut || !/completed OK!\s*$/.test(r.stderr.trimEnd())) {
+    throw new ReadyFailure(
+      `prepare of ${m.type}/${m.id} failed${r.timedOut ? ' (timeout_prepare)' : ` (exit code ${r.exitCode})`}: ${tail(r.stderr, 3)}`,
+      'prepare',
+      target,
+      m,
+      tail(r.stderr, 30),
+    );
+  }
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Start a temporary mysqld on dir, run mysqlcheck on all databases, shut it down cleanly. */
+async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Promise<{ tables: number }> {
+  const socket = join(runTmp(), `${h.name}.sock`);
+  const errorLog = `${dir}.err`;
+  rmSync(socket, { force: true });
+  rmSync(errorLog, { force: true });
+  const paths = { datadir: dir, socket, pidFile: join(runTmp(), `${h.name}.pid`), errorLog };
+  const asRoot = process.getuid?.() === 0;
+  const mysqld = await startDaemon(bin(h, 'mysqld'), mysqldArgs(paths, { asRoot }));
+  const admin = bin(h, 'mysqladmin');
+  const errTail = () => (existsSync(errorLog) ? tail(readFileSync(errorLog, 'utf8'), 15) : '(no error log)');
+  const fail = (msg: string, details?: string) =>
+    new ReadyFailure(msg, 'verify', dir, m, details ?? `mysqld error log:\n${errTail()}`);
+  try {
+    const deadline = Date.now() + Math.min(h.timeouts.verify, 600) * 1000;
+    for (;;) {
+      if (!mysqld.isRunning())
+        throw fail(`the temporary mysqld exited before it was ready: ${errTail().split('\n').pop()}`);
+      const p = await run(admin, pingArgs(socket), { timeoutMs: 10_000, reject: false });
+      if (p.exitCode === 0) break;
+      if (Date.now() > deadline) throw fail('the temporary mysqld did not become ready in time');
+      await sleep(100);
+    }
+    const c = await run(bin(h, 'mysqlcheck'), mysqlcheckArgs(socket), {
+      timeoutMs: h.timeouts.verify * 1000,
+      reject: false,
+      label: 'mysqlcheck',
+    });
+    const parsed = parseMysqlcheck(c.stdout);
+    if (c.exitCode !== 0 || parsed.notOk.length > 0 || parsed.tables === 0) {
+      throw fail(
+        `mysqlcheck found problems in ${id}: ${parsed.notOk.slice(0, 5).join('; ') || `exit code ${c.exitCode}: ${tail(c.stderr, 2)}`}`,
+        `mysqlcheck output:\n${tail(c.stdout + c.stderr, 30)}\nmysqld error log:\n${errTail()}`,
+      );
+    }
+    await run(admin, shutdownArgs(socket), { timeoutMs: 60_000, reject: false });
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      mysqld.exited,
+      new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), 120_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!stopped) throw fail('the temporary mysqld did not stop in time');
+    if (stopped.exitCode !== 0)
+      throw fail(`the temporary mysqld exited with code ${stopped.exitCode ?? stopped.signal} at shutdown`);
+    if (
+      /\[ERROR\]|Assertion|signal \d+|crash/i.test(existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '')
+    ) {
+      throw fail('the temporary mysqld logged errors');
+    }
+    return { tables: parsed.tables };
+  } finally {
+    if (mysqld.isRunning()) {
+      try {
+        process.kill(-mysqld.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      await mysqld.exited;
+    }
+  }
+}
+
+export async function makeReady(
+  h: HostConfig,
+  root: string,
+  backups: readonly Manifest[],
+  leaf: Manifest,
+  log: Log,
+): Promise<ReadyInfo> {
+  const steps: ReadyInfo['steps'] = [];
+  const timed = async <T>(
+    step: string,
+    fn: () => Promise<T>,
+    extra: Partial<ReadyInfo['steps'][number]> = {},
+  ): Promise<T> => {
+    const t0 = Date.now();
+    const r = await fn();
+    const s = { step, seconds: Math.round((Date.now() - t0) / 100) / 10, ...extra };
+    steps.push(s);
+    log.info(
+      { step: `ready:${step}`, ...extra, seconds: s.seconds },
+      `${step}${extra.backup ? ` ${extra.backup}` : ''} done`,
+    );
+    return r;
+  };
+  const chain = chainOf(leaf, byIdMap(backups));
+  if (chain.broken)
+    throw new ReadyFailure(`cannot prepare ${leaf.id}: ${chain.broken}`, 'prepare', undefined, leaf);
+  const prep = join(root, 'prepare');
+  mkdirSync(prep, { recursive: true, mode: 0o700 });
+  const base = baseDir(root);
+  const plan = planApply(chain.backups, readBaseRecord(root));
+
+  // Space: about the datadir twice over (base + verify copy) plus the ready file.
+  const datadir = plan.rebuild ? chain.backups[0]!.bytes * 4 : dirBytes(base);
+  const need = datadir * 2 + Math.ceil(datadir / 2);
+  const free = freeBytes(root);
+  if (free < need) {
+    throw new ReadyFailure(
+      `not enough free space for the ready backup in ${root}: ${free} bytes free, about ${need} needed`,
+      'space',
+    );
+  }
+
+  if (plan.rebuild) {
+    if (leaf.type !== 'full')
+      log.warn(
+        { step: 'ready:rebuild' },
+        `rebuilding the prepared base from the stored streams: ${plan.why}`,
+      );
+    dropBaseRecord(root);
+    rmSync(base, { recursive: true, force: true });
+  } else {
+    dropBaseRecord(root);
+  }
+  for (const m of plan.apply) {
+    if (m.type === 'full') {
+      await timed('extract', () => extract(h, root, m, base), { backup: m.id, bytes: m.bytes });
+      await timed('prepare', () => prepare(h, base, undefined, m), { backup: m.id });
+    } else {
+      const inc = join(prep, `inc-${m.id}`);
+      await timed('extract', () => extract(h, root, m, inc), { backup: m.id, bytes: m.bytes });
+      try {
+        await timed('apply', () => prepare(h, base, inc, m), { backup: m.id });
+      } finally {
+        rmSync(inc, { recursive: true, force: true });
+      }
+    }
+  }
+  writeBaseRecord(root, {
+    last_applied: leaf.id,
+    chain: chain.backups.map((b) => b.id),
+    to_lsn: leaf.to_lsn,
+  });
+
+  // Verify a copy: the base must never be started by a mysqld (it could not take another apply).
+  for (const n of readdirSync(prep))
+    if (n.startsWith('verify-')) rmSync(join(prep, n), { recursive: true, force: true });
+  const copy = join(prep, `verify-${leaf.id}`);
+  await timed('copy', async () => {
+    await run(bin(h, 'cp'), ['-a', '--reflink=auto', base, copy], { timeoutMs: h.timeouts.prepare * 1000 });
+  });
+  if (h.backupTool === 'xtrabackup') {
+    const args = prepareArgs({ tool: 'xtrabackup', targetDir: copy, lastStep: true, useMemory: USE_MEMORY });
+    await timed('prepare', () => run(bin(h, 'tool'), args, { timeoutMs: h.timeouts.prepare * 1000 }));
+  }
+  const checked = await timed('verify', () => verify(h, copy, leaf.id, leaf));
+  rmSync(`${copy}.err`, { force: true });
+
+  // Compress the verified copy into tmp/, then its description and the rename into ready/.
+  const ext = readyExtension(h.compress);
+  const tmpFile = join(root, 'tmp', `${leaf.id}${ext}.part`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const stages: { cmd: string; args: string[]; label?: string }[] = [
+    { cmd: bin(h, 'tar'), args: tarCreateArgs(copy), label: 'tar' },
+  ];
+  const comp = readyCompressor(
+    h.compress,
+    h.compressLevel,
+    h.compress === 'none' ? '' : bin(h, 'compressor'),
+  );
+  if (comp) stages.push(comp);
+  await timed('compress', async () => {
+    try {
+      await pipeline(stages, {
+        outputFile: tmpFile,
+        onOutput: (c) => {
+          hash.update(c);
+          bytes += c.length;
+        },
+        timeoutMs: h.timeouts.compress * 1000,
+      });
+    } catch (e) {
+      rmSync(tmpFile, { force: true });
+      throw new ReadyFailure(`compressing the ready backup failed: ${errorMessage(e)}`, 'compress');
+    }
+  });
+  const info: ReadyInfo = {
+    id: leaf.id,
+    host: h.name,
+    file: `${leaf.id}${ext}`,
+    contains: chain.backups.map((b) => b.id),
+    to_lsn: leaf.to_lsn,
+    ...(leaf.binlog ? { binlog: leaf.binlog } : {}),
+    bytes,
+    sha256: hash.digest('hex'),
+    compress: h.compress,
+    check: { tool: 'mysqlcheck', tables: checked.tables, ok: true },
+    rebuilt_base: plan.rebuild && leaf.type !== 'full',
+    ...(plan.rebuild && leaf.type !== 'full' ? { rebuild_reason: plan.why } : {}),
+    steps,
+    created_at: new Date().toISOString(),
+  };
+  const readyDir = join(root, 'ready');
+  mkdirSync(readyDir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(join(readyDir, `${leaf.id}.json`), JSON.stringify(info, null, 2) + '\n');
+  renameSync(tmpFile, join(readyDir, info.file));
+  rmSync(copy, { recursive: true, force: true });
+  return info;
+}
+
+/** Keep a failed working directory as prepare/failed-<id> (only the newest failure per host). */
+export function keepFailed(root: string, dir: string | undefined, id: string): string | undefined {
+  const prep = join(root, 'prepare');
+  if (!existsSync(prep)) return undefined;
+  for (const n of readdirSync(prep))
+    if (n.startsWith('failed-')) rmSync(join(prep, n), { recursive: true, force: true });
+  if (!dir || !existsSync(dir)) return undefined;
+  const dest = join(prep, `failed-${id}`);
+  renameSync(dir, dest);
+  if (existsSync(`${dir}.err`)) renameSync(`${dir}.err`, join(dest, 'xb-mgr-mysqld.err'));
+  return dest;
+}
