@@ -27,6 +27,14 @@ const dayName = (d: number) => {
 
 export function decide(input: ScheduleInput): Decision {
   if (input.forceFull) return { type: 'full', reason: '--full was given' };
+  // A failed prepare or verification of the newest backup casts doubt on its chain: start anew.
+  const last = newest(input.backups);
+  if (last && !isUsable(last)) {
+    return {
+      type: 'full',
+      reason: `the newest backup ${last.id} is unusable (${last.unusable?.reason ?? 'no reason given'})`,
+    };
+  }
   const usable = input.backups.filter(isUsable);
   const latest = newest(usable);
   if (!latest) return { type: 'full', reason: 'no usable backup yet' };

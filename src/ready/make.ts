@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  createReadStream,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -101,6 +102,12 @@ function freeBytes(dir: string): number {
   return s.bavail * s.bsize;
 }
 
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /** Extract a stored stream into dir, checking its sha256 in the same read. */
 async function extract(h: HostConfig, root: string, m: Manifest, dir: string): Promise<void> {
   const file = join(backupPath(root, m), m.file);
@@ -120,16 +127,20 @@ async function extract(h: HostConfig, root: string, m: Manifest, dir: string): P
     args: extractArgs(h.backupTool, dir, h.parallel),
     label: 'mbstream -x',
   });
+  let got: string;
   try {
     await pipeline(stages, {
       inputFile: file,
       onInput: (c) => hash.update(c),
       timeoutMs: h.timeouts.prepare * 1000,
     });
+    got = hash.digest('hex');
   } catch (e) {
-    throw new ReadyFailure(`extracting ${m.type}/${m.id} failed: ${errorMessage(e)}`, 'prepare', dir, m);
+    // The decompressor may notice a corruption first; the checksum says what is wrong.
+    got = await sha256File(file);
+    if (got === m.sha256)
+      throw new ReadyFailure(`extracting ${m.type}/${m.id} failed: ${errorMessage(e)}`, 'prepare', dir, m);
   }
-  const got = hash.digest('hex');
   if (got !== m.sha256) {
     throw new ReadyFailure(
       `sha256 mismatch: ${m.type}/${m.id}/${m.file} is corrupted (expected ${m.sha256}, read ${got}); it was not applied`,
@@ -268,7 +279,8 @@ export async function makeReady(
   const prep = join(root, 'prepare');
   mkdirSync(prep, { recursive: true, mode: 0o700 });
   const base = baseDir(root);
-  const plan = planApply(chain.backups, readBaseRecord(root));
+  // A record without its directory (deleted by hand) is no base at all.
+  const plan = planApply(chain.backups, existsSync(base) ? readBaseRecord(root) : undefined);
 
   // Space: about the datadir twice over (base + verify copy) plus the ready file.
   const datadir = plan.rebuild ? chain.backups[0]!.bytes * 4 : dirBytes(base);

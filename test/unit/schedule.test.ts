@@ -31,6 +31,7 @@ function inc(id: string, parent: Manifest, toLsn: number, extra: Partial<Manifes
 }
 
 const UNUSABLE = { reason: 'verify failed', at: '2026-11-20T05:00:00.000Z' };
+const unusableNewest = (id: string) => `the newest backup ${id} is unusable (verify failed)`;
 
 // The week of Sunday 2026-11-15 (UTC): a full on Sunday 01:00, an incremental every day at 01:00.
 const F15 = full('20261115T010000Z', 1000);
@@ -99,7 +100,7 @@ const cases: Case[] = [
     name: 'only unusable backups',
     backups: [full(F15.id, 1000, { unusable: UNUSABLE }), inc(I16.id, F15, 2000, { unusable: UNUSABLE })],
     now: '2026-11-17T01:00:00Z',
-    want: { type: 'full', reason: 'no usable backup yet' },
+    want: { type: 'full', reason: unusableNewest(I16.id) },
   },
   // Broken newest chain
   {
@@ -396,12 +397,12 @@ const cases: Case[] = [
       reason: 'incremental from 20261116T010000Z (incremental, to_lsn 1000)',
     },
   },
-  // Unusable newest backups are never parents
+  // An unusable newest backup is never a parent, and casts doubt on its chain: a new full.
   {
-    name: 'an unusable newest incremental: the one before is the parent',
+    name: 'an unusable newest incremental: a new full',
     backups: [F15, I16, I17, inc(I18.id, I17, 4000, { unusable: UNUSABLE })],
     now: '2026-11-19T01:00:00Z',
-    want: { type: 'incremental', parent: I17.id, reason: incFrom(I17) },
+    want: { type: 'full', reason: unusableNewest(I18.id) },
   },
   {
     name: 'two unusable newest incrementals',
@@ -412,25 +413,34 @@ const cases: Case[] = [
       inc(I18.id, I17, 4000, { unusable: UNUSABLE }),
     ],
     now: '2026-11-19T01:00:00Z',
-    want: { type: 'incremental', parent: I16.id, reason: incFrom(I16) },
+    want: { type: 'full', reason: unusableNewest(I18.id) },
   },
   {
-    name: 'an unusable newest incremental right after the full: the full is the parent',
+    name: 'an unusable newest incremental right after the full: a new full',
     backups: [F15, inc(I16.id, F15, 2000, { unusable: UNUSABLE })],
     now: '2026-11-17T01:00:00Z',
-    want: { type: 'incremental', parent: F15.id, reason: incFrom(F15) },
+    want: { type: 'full', reason: unusableNewest(I16.id) },
   },
   {
-    name: "an unusable Sunday full: back to last week's chain, which is due for a full",
+    name: 'an unusable Sunday full: another full',
     backups: [...WEEK, full(F22.id, 8000, { unusable: UNUSABLE })],
     now: '2026-11-22T09:00:00Z',
-    want: { type: 'full', reason: weekly(F15.id, 'Sunday', 'UTC', '2026-11-22T00:00:00.000Z') },
+    want: { type: 'full', reason: unusableNewest(F22.id) },
   },
   {
     name: 'an unusable newest incremental of this week, on a fine chain of this week',
     backups: [...WEEK, F22, inc(I23.id, F22, 9000, { unusable: UNUSABLE })],
     now: '2026-11-24T01:00:00Z',
-    want: { type: 'incremental', parent: F22.id, reason: incFrom(F22) },
+    want: { type: 'full', reason: unusableNewest(I23.id) },
+  },
+  {
+    name: 'an unusable older backup below a usable newest one: the chain decides',
+    backups: [F15, inc(I16.id, F15, 2000, { unusable: UNUSABLE }), inc(I17.id, I16, 3000)],
+    now: '2026-11-18T01:00:00Z',
+    want: {
+      type: 'full',
+      reason: `the newest chain is broken (parent ${I16.id} of ${I17.id} is unusable: verify failed)`,
+    },
   },
 ];
 
