@@ -2,7 +2,7 @@
  * One host's backup in `xb-mgr run`: lock, clean leftovers, decide (schedule), stream (backup.yml),
  * judge, commit. Processes are started by the playbook runner; decisions are pure functions.
  */
-import { existsSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from './context.js';
 import type { HostConfig } from './config/load.js';
@@ -17,6 +17,8 @@ import {
   updateManifest,
 } from './catalog/store.js';
 import { keepFailed, makeReady, ReadyFailure, type ReadyInfo } from './ready/make.js';
+import { applyRetention, emptyTrash, listReadies, readPins } from './catalog/retain.js';
+import { planRetention, type Deletion } from './retention.js';
 import type { Manifest } from './catalog/manifest.js';
 import { decide, type Decision } from './schedule.js';
 import { backupToolArgs, streamCompression, streamFileName } from './engine/commands.js';
@@ -44,6 +46,8 @@ export interface HostRunResult {
   /** The end of the backup tool's log, or the mysqld error log and mysqlcheck output, on failure. */
   log_tail?: string;
   ready?: ReadyInfo;
+  /** What retention deleted after this host's run succeeded. */
+  deleted?: Deletion[];
   /** Set when a backup was marked unusable by this run. */
   unusable?: { id: string; reason: string };
 }
@@ -64,6 +68,7 @@ class HostFailure extends Error {
   }
 }
 
+const PROGRESS_MS = 10_000;
 const PULL_TASK = "Pull the backup stream into the manager's catalog";
 const PUSH_TASK = "Push the backup stream to the manager's catalog";
 
@@ -132,16 +137,38 @@ async function transfer(
   const started = new Date();
   const t0 = Date.now();
   const remoteUser = inventory.hosts.get(h.hostname)?.user ? undefined : h.sshUser;
-  const res = await runPlaybook({
-    playbook: join(ctx.playbooks, 'backup.yml'),
-    inventory: ctx.inventory,
-    limit: [h.hostname],
-    vars: backupVars(h, d, tmpDir, credentialsSrc, join(ctx.playbooks, 'files', 'xb_pull')),
-    remoteUser,
-    timeoutMs: h.timeouts.backup * 1000,
-    env: { ANSIBLE_TIMEOUT: String(h.timeouts.ssh) },
-  });
-  rmSync(credentialsSrc, { force: true });
+  // Progress of the transfer: bytes received so far and the rate, every PROGRESS_MS.
+  const part = join(tmpDir, `${streamFileName(streamCompression(h.compress))}.part`);
+  let lastBytes = 0;
+  const progress = setInterval(() => {
+    let bytes = 0;
+    try {
+      bytes = statSync(part).size;
+    } catch {
+      return;
+    }
+    const rate = (bytes - lastBytes) / (PROGRESS_MS / 1000);
+    lastBytes = bytes;
+    log.info(
+      { step: 'transfer', bytes, rate: Math.round(rate) },
+      `streamed ${bytes} bytes (${(rate / 1048576).toFixed(1)} MiB/s)`,
+    );
+  }, PROGRESS_MS);
+  let res: Awaited<ReturnType<typeof runPlaybook>>;
+  try {
+    res = await runPlaybook({
+      playbook: join(ctx.playbooks, 'backup.yml'),
+      inventory: ctx.inventory,
+      limit: [h.hostname],
+      vars: backupVars(h, d, tmpDir, credentialsSrc, join(ctx.playbooks, 'files', 'xb_pull')),
+      remoteUser,
+      timeoutMs: h.timeouts.backup * 1000,
+      env: { ANSIBLE_TIMEOUT: String(h.timeouts.ssh) },
+    });
+  } finally {
+    clearInterval(progress);
+    rmSync(credentialsSrc, { force: true });
+  }
   const seconds = (Date.now() - t0) / 1000;
   const o = res.hosts.get(h.hostname);
   // Pull: xb_pull kept ssh's stderr in tool.log. Push: the tool's log is the push task's stderr.
@@ -222,6 +249,23 @@ async function transfer(
   return { manifest, tmpDir };
 }
 
+/** Retention, only after the host's run succeeded end to end. */
+function retain(h: HostConfig, root: string, now: Date, log: Log): Deletion[] {
+  const catalog = readCatalog(root);
+  const plan = planRetention({
+    backups: catalog.backups,
+    readies: listReadies(root),
+    now,
+    retainDays: h.retainDays,
+    retainReady: h.retainNumReadyBackups,
+    pins: readPins(root),
+  });
+  for (const d of plan.delete)
+    log.info({ step: 'retain', id: d.id, kind: d.kind }, `deleting ${d.kind} ${d.what} ${d.id}: ${d.reason}`);
+  applyRetention(root, plan.delete);
+  return plan.delete;
+}
+
 /** A failed ready step: keep its working directory, mark the backup unusable when its data is at fault. */
 function readyFailed(root: string, e: ReadyFailure, m: Manifest, log: Log): Partial<HostRunResult> {
   const kept = e.stage === 'prepare' || e.stage === 'verify' ? keepFailed(root, e.workDir, m.id) : undefined;
@@ -271,6 +315,7 @@ export async function backupHost(
     const { lock, tookOver } = acquireLock(join(root, '.lock'), 'host', h.name);
     release = () => lock.release();
     if (tookOver) log.warn({ step: 'lock' }, tookOver);
+    emptyTrash(root); // what a killed retention left behind
     const removed = cleanTmp(root);
     if (removed.length > 0)
       log.warn({ step: 'cleanup' }, `removed leftovers of an interrupted run: tmp/${removed.join(', tmp/')}`);
@@ -323,7 +368,8 @@ export async function backupHost(
         { step: 'ready', id: ready.id, bytes: ready.bytes },
         `ready backup ${ready.file} (${ready.bytes} bytes, ${ready.check.tables} tables OK)`,
       );
-      return done({ ok: true, ...base, ready });
+      const deleted = retain(h, root, o.now, log);
+      return done({ ok: true, ...base, ready, deleted });
     } catch (e) {
       if (!(e instanceof ReadyFailure)) throw e;
       return done({ ok: false, ...base, ...readyFailed(root, e, m, log) });

@@ -9,6 +9,7 @@ import { check, formatCheckLines } from './commands/check.js';
 import { formatRunReport, runCommand } from './commands/run.js';
 import { formatPlan, planCommand } from './commands/plan.js';
 import { stderrLevel } from './report/log.js';
+import { keepCommand } from './commands/keep.js';
 import { packageRoot } from './paths.js';
 import { killAllChildren } from './util/proc.js';
 
@@ -79,6 +80,16 @@ function program(): Command {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
       const plan = planCommand(ctx, o.now, o.full === true);
       process.stdout.write(o.json ? JSON.stringify(plan, null, 2) + '\n' : formatPlan(plan) + '\n');
+    });
+
+  p.command('keep')
+    .description('pin a backup (and its ancestors) so that retention never deletes it; --release unpins')
+    .requiredOption('--host <name>', 'the host (section name or hostname)')
+    .argument('<id>', 'backup id, e.g. 20261124T031500Z')
+    .option('--release', 'unpin')
+    .action((id: string, o: { host: string; release?: boolean }) => {
+      const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
+      process.stdout.write(keepCommand(ctx, id, o.release === true) + '\n');
     });
   return p;
 }

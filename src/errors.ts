@@ -83,8 +83,11 @@ export class ProcessError extends XbError {
 
 /** Another run holds the run lock: exit 75 (EX_TEMPFAIL), cron will try again. */
 export class LockHeldError extends XbError {
-  constructor(message: string) {
+  /** Held longer than lock_alert_hours: the holder is probably stuck (alert by mail). */
+  readonly stuck: boolean;
+  constructor(message: string, stuck = false) {
     super(message, EXIT.locked);
+    this.stuck = stuck;
   }
 }
 

@@ -130,7 +130,7 @@ export function acquireLock(
           ? ` (held for ${Math.floor(hours)} h: is that run stuck?)`
           : '';
       const msg = `${kind === 'run' ? 'another run' : `host ${what}: another process`} holds the lock ${path}: PID ${holder.pid} since ${holder.since}${old}`;
-      if (kind === 'run') throw new LockHeldError(msg);
+      if (kind === 'run') throw new LockHeldError(msg, old !== '');
       throw new XbError(msg);
     }
     // Stale: move it aside atomically (only one taker wins), stop its leftovers, retry.

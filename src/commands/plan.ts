@@ -2,6 +2,8 @@
 import type { Context } from '../context.js';
 import { hostDir, readCatalog } from '../catalog/store.js';
 import { decide } from '../schedule.js';
+import { listReadies, readPins } from '../catalog/retain.js';
+import { planRetention, type Deletion } from '../retention.js';
 import { resolveClock } from './clock.js';
 
 export interface HostPlan {
@@ -10,6 +12,8 @@ export interface HostPlan {
   reason: string;
   parent?: { id: string; to_lsn: number };
   catalog_problems: string[];
+  /** What retention would delete after a successful run now (before this run's new backup). */
+  retention: Deletion[];
 }
 
 export function planCommand(
@@ -19,7 +23,8 @@ export function planCommand(
 ): { now: string; hosts: HostPlan[] } {
   const { now, timezone } = resolveClock(ctx, nowOpt);
   const hosts = ctx.hosts.map((h): HostPlan => {
-    const catalog = readCatalog(hostDir(h.backupDir, h.name));
+    const root = hostDir(h.backupDir, h.name);
+    const catalog = readCatalog(root);
     const d = decide({
       backups: catalog.backups,
       now,
@@ -33,6 +38,14 @@ export function planCommand(
       reason: d.reason,
       ...(d.type === 'incremental' ? { parent: { id: d.parent.id, to_lsn: d.parent.to_lsn } } : {}),
       catalog_problems: catalog.problems,
+      retention: planRetention({
+        backups: catalog.backups,
+        readies: listReadies(root),
+        now,
+        retainDays: h.retainDays,
+        retainReady: h.retainNumReadyBackups,
+        pins: readPins(root),
+      }).delete,
     };
   });
   return { now: now.toISOString(), hosts };
@@ -43,7 +56,11 @@ export function formatPlan(p: { now: string; hosts: HostPlan[] }): string {
     `plan at ${p.now}`,
     ...p.hosts.map(
       (h) =>
-        `${h.host}  ${h.type}: ${h.reason}` + h.catalog_problems.map((x) => `\n  ignored: ${x}`).join(''),
+        `${h.host}  ${h.type}: ${h.reason}` +
+        h.catalog_problems.map((x) => `\n  ignored: ${x}`).join('') +
+        h.retention
+          .map((d) => `\n  retention would delete ${d.kind} ${d.what} ${d.id}: ${d.reason}`)
+          .join(''),
     ),
   ].join('\n');
 }

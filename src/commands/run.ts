@@ -11,6 +11,13 @@ import { makeLogger, type Log } from '../report/log.js';
 import type { Level } from 'pino';
 import { backupId } from '../time.js';
 import { resolveClock } from './clock.js';
+import { alertMail, hostMail, sendMail } from '../report/email.js';
+import { hostMetrics, recordLastRun } from '../report/collect.js';
+import { renderMetrics } from '../report/metrics.js';
+import { writeFileAtomic } from '../catalog/store.js';
+import { InventoryError, LockHeldError } from '../errors.js';
+import type { Inventory } from '../inventory.js';
+import type { Lock } from '../catalog/lock.js';
 
 export interface RunOptions {
   now?: string;
@@ -43,13 +50,22 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport
   const { now, timezone } = resolveClock(ctx, o.now);
   const runId = `${backupId(new Date())}-${process.pid}`;
   const runLog: Log = makeLogger(ctx.config.global.log, o.stderrLevel, { run: runId });
-  const inventory = await loadInventory(ctx.inventory);
-  const { lock, tookOver } = acquireLock(
-    ctx.config.global.pid,
-    'run',
-    'run',
-    ctx.config.global.lockAlertHours,
-  );
+  let inventory: Inventory;
+  let lock: Lock;
+  let tookOver: string | undefined;
+  try {
+    inventory = await loadInventory(ctx.inventory);
+    ({ lock, tookOver } = acquireLock(ctx.config.global.pid, 'run', 'run', ctx.config.global.lockAlertHours));
+  } catch (e) {
+    // A run that fails before any host is tried alerts by mail: an unusable inventory, or a lock
+    // held so long that the run holding it is probably stuck.
+    if (e instanceof InventoryError || (e instanceof LockHeldError && e.stuck)) {
+      runLog.error({ step: 'start' }, e.message);
+      const err = await sendMail(ctx.config.global, alertMail(ctx.config.hosts, e.message));
+      if (err) runLog.error({ step: 'email' }, err);
+    }
+    throw e;
+  }
   onChildrenChange((pids) => lock.setChildren(pids));
   try {
     if (tookOver) runLog.warn({ step: 'lock' }, tookOver);
@@ -57,15 +73,38 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport
       { step: 'start', hosts: ctx.hosts.map((h) => h.name), now: now.toISOString() },
       `run started for ${ctx.hosts.length} host(s)`,
     );
+    const captured = new Map(ctx.hosts.map((h) => [h.name, [] as string[]]));
     const results = await pool(ctx.hosts, ctx.config.global.maxParallelHosts, (h) =>
       backupHost(ctx, inventory, h, {
         now,
         timezone,
         forceFull: o.full === true,
-        log: makeLogger(h.log, o.stderrLevel, { run: runId, host: h.name }),
+        log: makeLogger(h.log, o.stderrLevel, { run: runId, host: h.name }, captured.get(h.name)),
       }),
     );
     const ok = results.every((r) => r.ok);
+    await Promise.all(
+      ctx.hosts.map(async (h, i) => {
+        const r = results[i]!;
+        recordLastRun(h, r);
+        if (h.emailOn === 'failure' && r.ok) return;
+        const err = await sendMail(
+          ctx.config.global,
+          hostMail(h, r, runId, (captured.get(h.name) ?? []).join('')),
+        );
+        if (err) runLog.error({ step: 'email', host: h.name }, err);
+      }),
+    );
+    if (ctx.config.global.metricsFile) {
+      try {
+        writeFileAtomic(ctx.config.global.metricsFile, renderMetrics(ctx.config.hosts.map(hostMetrics)));
+      } catch (e) {
+        runLog.error(
+          { step: 'metrics' },
+          `cannot write ${ctx.config.global.metricsFile}: ${(e as Error).message}`,
+        );
+      }
+    }
     runLog.info(
       { step: 'end', ok },
       `run finished: ${results.filter((r) => r.ok).length} of ${results.length} host(s) ok`,

@@ -60,8 +60,23 @@ export function stderrLevel(cli: string | undefined): Level {
 }
 
 /** A logger writing to `file` (JSON lines) and to stderr (human lines at `stderrLevel`). */
-export function makeLogger(file: string | undefined, level: Level, base: Record<string, unknown>): Log {
+export function makeLogger(
+  file: string | undefined,
+  level: Level,
+  base: Record<string, unknown>,
+  capture?: string[],
+): Log {
   const streams: pino.StreamEntry[] = [{ stream: humanStream(), level }];
+  if (capture) {
+    // The lines of this run, for the email report's attachment.
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        capture.push(chunk.toString('utf8'));
+        cb();
+      },
+    });
+    streams.push({ stream: sink, level: 'debug' });
+  }
   if (file) {
     try {
       streams.push({ stream: fileDest(file), level: 'debug' });

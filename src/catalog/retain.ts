@@ -1,0 +1,68 @@
+/**
+ * Applying a retention plan: each item is moved into <host>/trash/ first (in the plan's order:
+ * incrementals before the full they depend on, newest first), then the trash is emptied, so a
+ * kill -9 midway never leaves an incremental whose parent is gone. Pins live in pins.json.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Deletion, ReadyEntry } from '../retention.js';
+import { writeFileAtomic } from './store.js';
+
+export function listReadies(root: string): ReadyEntry[] {
+  const dir = join(root, 'ready');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: ReadyEntry[] = [];
+  for (const n of names) {
+    const m = /^(\d{8}T\d{6}Z)\.json$/.exec(n);
+    if (!m) continue;
+    try {
+      const info = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { file?: string };
+      if (info.file && existsSync(join(dir, info.file))) out.push({ id: m[1]!, file: info.file });
+    } catch {
+      // An unreadable description: not a ready backup this code will delete or restore.
+    }
+  }
+  return out;
+}
+
+export function readPins(root: string): Set<string> {
+  try {
+    const p = JSON.parse(readFileSync(join(root, 'pins.json'), 'utf8')) as { pinned?: unknown };
+    return new Set(Array.isArray(p.pinned) ? p.pinned.filter((x): x is string => typeof x === 'string') : []);
+  } catch {
+    return new Set();
+  }
+}
+
+export function writePins(root: string, pins: Set<string>): void {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  writeFileAtomic(join(root, 'pins.json'), JSON.stringify({ pinned: [...pins].sort() }, null, 2) + '\n');
+}
+
+export function emptyTrash(root: string): void {
+  const trash = join(root, 'trash');
+  if (!existsSync(trash)) return;
+  for (const n of readdirSync(trash)) rmSync(join(trash, n), { recursive: true, force: true });
+}
+
+export function applyRetention(root: string, deletions: readonly Deletion[]): void {
+  const trash = join(root, 'trash');
+  mkdirSync(trash, { recursive: true, mode: 0o700 });
+  for (const d of deletions) {
+    if (d.kind === 'backup') {
+      const src = join(root, d.what, d.id);
+      if (existsSync(src)) renameSync(src, join(trash, `${d.what}-${d.id}`));
+    } else {
+      for (const f of [`${d.id}.json`, d.what]) {
+        const src = join(root, 'ready', f);
+        if (existsSync(src)) renameSync(src, join(trash, `ready-${f}`));
+      }
+    }
+  }
+  emptyTrash(root);
+}

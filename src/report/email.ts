@@ -1,0 +1,103 @@
+/**
+ * The email report: one message per host after each run (or only on failure, `email_on`), and an
+ * alert when a run fails before any host was tried. A mail that cannot be sent is logged as an
+ * error; it never changes the backup's outcome.
+ */
+import nodemailer from 'nodemailer';
+import type { GlobalConfig, HostConfig } from '../config/load.js';
+import type { HostRunResult } from '../backup.js';
+
+export interface Mail {
+  to: string[];
+  subject: string;
+  text: string;
+  attachments: { filename: string; content: string }[];
+}
+
+function size(bytes: number | undefined): string {
+  if (bytes === undefined) return '?';
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} bytes` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** Pure: the report of one host's run. */
+export function hostMail(h: HostConfig, r: HostRunResult, runId: string, log: string): Mail {
+  const status = r.ok ? 'OK' : 'FAILURE';
+  const what = r.type ? `${r.type} backup` : 'backup';
+  const lines = [
+    `Host:    ${h.name} (${h.hostname})`,
+    `Result:  ${status}`,
+    `Run:     ${runId}, ${r.seconds} s`,
+  ];
+  if (r.id)
+    lines.push(`Backup:  ${r.type} ${r.id}${r.parent ? ` (parent ${r.parent})` : ''}, ${size(r.bytes)}`);
+  if (r.reason) lines.push(`Why:     ${r.reason}`);
+  if (r.ready) {
+    lines.push(
+      `Ready:   ready/${r.ready.file}, ${size(r.ready.bytes)}, ${r.ready.check.tables} tables checked OK by mysqlcheck`,
+      `Steps:   ${r.ready.steps.map((s) => `${s.step}${s.backup ? ` ${s.backup}` : ''} ${s.seconds} s`).join(', ')}`,
+    );
+  }
+  if (r.deleted && r.deleted.length > 0) {
+    lines.push('Retention deleted:', ...r.deleted.map((d) => `  ${d.kind} ${d.what} ${d.id}: ${d.reason}`));
+  } else if (r.ok) {
+    lines.push('Retention deleted: nothing');
+  }
+  if (r.unusable) lines.push(`Marked unusable: ${r.unusable.id}: ${r.unusable.reason}`);
+  if (r.error) lines.push('', `Error: ${r.error}`);
+  if (r.log_tail) lines.push('', 'Log tail:', r.log_tail);
+  return {
+    to: h.errorEmailRecipients,
+    subject: `[xb-mgr] ${h.name}: ${status} ${what}${r.id ? ` ${r.id}` : ''}`,
+    text: lines.join('\n') + '\n',
+    attachments: [{ filename: `${h.name}-${runId}.log`, content: log }],
+  };
+}
+
+/** Pure: the alert for a run that failed before any host was tried. */
+export function alertMail(hosts: HostConfig[], message: string): Mail {
+  const to = [...new Set(hosts.flatMap((h) => h.errorEmailRecipients))];
+  return {
+    to,
+    subject: '[xb-mgr] FAILURE: the run did not start',
+    text: `xb-mgr could not start the backup run:\n\n${message}\n\nNo host was backed up.\n`,
+    attachments: [],
+  };
+}
+
+export function transport(g: GlobalConfig): ReturnType<typeof nodemailer.createTransport> {
+  if (!g.smtp.host) return nodemailer.createTransport({ sendmail: true, newline: 'unix' });
+  return nodemailer.createTransport({
+    host: g.smtp.host,
+    port: g.smtp.port,
+    secure: g.smtp.tls === 'tls',
+    ignoreTLS: g.smtp.tls === 'none',
+    ...(g.smtp.user ? { auth: { user: g.smtp.user, pass: g.smtp.password ?? '' } } : {}),
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 60_000,
+  });
+}
+
+/** Send; resolves to an error message instead of throwing. */
+export async function sendMail(g: GlobalConfig, m: Mail): Promise<string | undefined> {
+  if (m.to.length === 0) return undefined;
+  try {
+    await transport(g).sendMail({
+      from: g.emailFrom,
+      to: m.to,
+      subject: m.subject,
+      text: m.text,
+      attachments: m.attachments,
+    });
+    return undefined;
+  } catch (e) {
+    return `cannot send the report to ${m.to.join(', ')}: ${(e as Error).message}`;
+  }
+}
