@@ -10,6 +10,9 @@ import { formatRunReport, runCommand } from './commands/run.js';
 import { formatPlan, planCommand } from './commands/plan.js';
 import { stderrLevel } from './report/log.js';
 import { keepCommand } from './commands/keep.js';
+import { formatListing, listCommand } from './commands/list.js';
+import { verifyCommand } from './commands/verify.js';
+import { formatRestore, restoreToDir } from './commands/restore.js';
 import { packageRoot } from './paths.js';
 import { killAllChildren } from './util/proc.js';
 
@@ -81,6 +84,64 @@ function program(): Command {
       const plan = planCommand(ctx, o.now, o.full === true);
       process.stdout.write(o.json ? JSON.stringify(plan, null, 2) + '\n' : formatPlan(plan) + '\n');
     });
+
+  p.command('list')
+    .description('the catalog: chains, backups, ready copies, sizes, LSNs')
+    .option('--host <name>', 'limit to a host; repeatable', collect)
+    .option('--json', 'print one JSON document')
+    .action((o: { host?: string[]; json?: boolean }) => {
+      const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+      const hosts = listCommand(ctx);
+      process.stdout.write(o.json ? JSON.stringify({ hosts }, null, 2) + '\n' : formatListing(hosts) + '\n');
+    });
+
+  p.command('verify')
+    .description(
+      'recompute the checksums of stored backups and ready files, check chain continuity; changes nothing',
+    )
+    .option('--host <name>', 'limit to a host; repeatable', collect)
+    .option('--json', 'print one JSON document')
+    .action(async (o: { host?: string[]; json?: boolean }) => {
+      const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+      const r = await verifyCommand(ctx);
+      process.stdout.write(
+        o.json
+          ? JSON.stringify(r, null, 2) + '\n'
+          : [
+              ...r.problems.map((x) => `${x.host}  ${x.item}  FAILED  ${x.problem}`),
+              `${r.checked} file(s) checked, ${r.problems.length} problem(s)`,
+            ].join('\n') + '\n',
+      );
+      process.exitCode = r.ok ? EXIT.ok : EXIT.hostFailed;
+    });
+
+  p.command('restore')
+    .description('restore a ready backup (or a chain, --backup) into a directory on the manager host')
+    .requiredOption('--host <name>', 'the host whose backup to restore')
+    .option('--ready <id>', 'ready backup id, or latest (default)')
+    .option('--backup <id>', 'prepare this backup from its chain of stored streams instead')
+    .requiredOption('--target-dir <dir>', 'directory to restore into (empty, or --force)')
+    .option('--force', 'restore into a non-empty directory (its contents are moved aside)')
+    .option('--json', 'print one JSON document')
+    .action(
+      async (o: {
+        host: string;
+        ready?: string;
+        backup?: string;
+        targetDir: string;
+        force?: boolean;
+        json?: boolean;
+      }) => {
+        const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
+        const r = await restoreToDir(ctx, {
+          ready: o.ready,
+          backup: o.backup,
+          targetDir: o.targetDir,
+          force: o.force === true,
+        });
+        process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatRestore(r) + '\n');
+      },
+    );
 
   p.command('keep')
     .description('pin a backup (and its ancestors) so that retention never deletes it; --release unpins')

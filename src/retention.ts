@@ -48,10 +48,13 @@ export function planRetention(input: RetentionInput): RetentionPlan {
   const windowStart = input.now.getTime() - input.retainDays * DAY;
   const keep = new Map<string, string>();
   const keepWithAncestors = (m: Manifest, reason: string) => {
-    const chain = chainOf(m, byId);
-    // Keep whatever of the chain exists, even when it is broken: it is not ours to judge here.
-    for (const b of chain.backups)
-      if (!keep.has(b.id)) keep.set(b.id, b.id === m.id ? reason : `ancestor of ${m.id}`);
+    // Every ancestor that exists, even past an unusable parent or an LSN gap: retention never
+    // leaves a kept backup without its parent.
+    let cur: Manifest | undefined = m;
+    while (cur && !keep.has(cur.id)) {
+      keep.set(cur.id, cur.id === m.id ? reason : `ancestor of ${m.id}`);
+      cur = cur.parent ? byId.get(cur.parent) : undefined;
+    }
   };
   for (const m of input.backups) {
     if (when(m.id) > windowStart) keepWithAncestors(m, `newer than ${input.retainDays} day(s)`);

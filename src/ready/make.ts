@@ -102,14 +102,14 @@ function freeBytes(dir: string): number {
   return s.bavail * s.bsize;
 }
 
-async function sha256File(file: string): Promise<string> {
+export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
 /** Extract a stored stream into dir, checking its sha256 in the same read. */
-async function extract(h: HostConfig, root: string, m: Manifest, dir: string): Promise<void> {
+export async function extract(h: HostConfig, root: string, m: Manifest, dir: string): Promise<void> {
   const file = join(backupPath(root, m), m.file);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -138,8 +138,22 @@ async function extract(h: HostConfig, root: string, m: Manifest, dir: string): P
   } catch (e) {
     // The decompressor may notice a corruption first; the checksum says what is wrong.
     got = await sha256File(file);
-    if (got === m.sha256)
-      throw new ReadyFailure(`extracting ${m.type}/${m.id} failed: ${errorMessage(e)}`, 'prepare', dir, m);
+    if (got === m.sha256) {
+      // A full disk is not the backup's fault: do not mark it unusable.
+      const why = errorMessage(e) + ((e as { stderrTail?: string }).stderrTail ?? '');
+      rmSync(dir, { recursive: true, force: true });
+      throw /No space left on device|ENOSPC/i.test(why)
+        ? new ReadyFailure(
+            `extracting ${m.type}/${m.id} failed: the disk is full (${errorMessage(e)})`,
+            'space',
+          )
+        : new ReadyFailure(
+            `extracting ${m.type}/${m.id} failed: ${errorMessage(e)}`,
+            'prepare',
+            undefined,
+            m,
+          );
+    }
   }
   if (got !== m.sha256) {
     throw new ReadyFailure(
@@ -151,7 +165,7 @@ async function extract(h: HostConfig, root: string, m: Manifest, dir: string): P
   }
 }
 
-async function prepare(
+export async function prepare(
   h: HostConfig,
   target: string,
   incremental: string | undefined,
@@ -171,6 +185,15 @@ async function prepare(
     label: 'prepare',
   });
   if (r.exitCode !== 0 || r.timedOut || !/completed OK!\s*$/.test(r.stderr.trimEnd())) {
+    if (/No space left on device|errno 28\b/i.test(r.stderr)) {
+      throw new ReadyFailure(
+        `prepare of ${m.type}/${m.id} failed: the disk is full`,
+        'space',
+        undefined,
+        undefined,
+        tail(r.stderr, 30),
+      );
+    }
     throw new ReadyFailure(
       `prepare of ${m.type}/${m.id} failed${r.timedOut ? ' (timeout_prepare)' : ` (exit code ${r.exitCode})`}: ${tail(r.stderr, 3)}`,
       'prepare',

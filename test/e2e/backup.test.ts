@@ -394,12 +394,16 @@ t.test('not enough free space for another full: refused with a clear error, noth
   const mnt = join(dir, 'small');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(mnt);
-  await execa('mount', ['-t', 'tmpfs', '-o', 'size=1600k', 'tmpfs', mnt]);
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=400m', 'tmpfs', mnt]);
   t.teardown(() => execa('umount', [mnt]));
   const text = readFileSync(file, 'utf8').replace(/^backup_dir = .*$/m, `backup_dir = ${mnt}`);
   (await import('node:fs')).writeFileSync(file, text);
   let r = await run(file, '--host', 'sb1', '--now', SUN);
   t.equal(r.code, 0, r.stderr);
+  // Fill the disk up to less than the size of that full backup.
+  const { statfsSync } = await import('node:fs');
+  const s = statfsSync(mnt);
+  await execa('fallocate', ['-l', String(s.bavail * s.bsize - 200 * 1024), join(mnt, 'filler')]);
   r = await run(file, '--host', 'sb1', '--now', '2026-11-23T01:00:00Z');
   t.equal(r.code, 1);
   t.match(

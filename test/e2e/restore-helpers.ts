@@ -30,15 +30,23 @@ export async function startOnReady(readyFile: string): Promise<Unpacked> {
   const data = join(dir, 'data');
   await execa('mkdir', [data]);
   await execa('bash', ['-c', 'zstd -dcq "$1" | tar -C "$2" -xf -', 'unpack', readyFile, data]);
-  const sock = join(dir, 's.sock');
+  return startOnDir(data, dir);
+}
+
+/** Start a mysqld on a restored datadir (own socket, no networking, no grants). */
+export async function startOnDir(
+  data: string,
+  work = mkdtempSync(join(tmpdir(), 'xb-srv-')),
+): Promise<Unpacked> {
+  const sock = join(work, 's.sock');
   const server = execa(
     'mariadbd',
     [
       `--defaults-file=${data}/backup-my.cnf`,
       `--datadir=${data}`,
       `--socket=${sock}`,
-      `--pid-file=${dir}/m.pid`,
-      `--log-error=${dir}/err.log`,
+      `--pid-file=${work}/m.pid`,
+      `--log-error=${work}/err.log`,
       '--skip-networking',
       '--skip-grant-tables',
       '--skip-log-bin',
@@ -65,12 +73,12 @@ export async function startOnReady(readyFile: string): Promise<Unpacked> {
       ).stdout,
     ).trim();
   return {
-    dir,
+    dir: work,
     query,
     stop: async () => {
       await execa('mariadb-admin', ['--no-defaults', `--socket=${sock}`, 'shutdown'], { reject: false });
       await server;
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
     },
   };
 }

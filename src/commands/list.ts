@@ -1,0 +1,141 @@
+/** `xb-mgr list`: per host, each chain in order and each ready file. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Context } from '../context.js';
+import { hostDir, readCatalog } from '../catalog/store.js';
+import { byIdMap, chainOf } from '../catalog/chain.js';
+import { listReadies, readPins } from '../catalog/retain.js';
+import type { Manifest } from '../catalog/manifest.js';
+import { idToDate } from '../time.js';
+
+export interface ListedBackup {
+  id: string;
+  type: Manifest['type'];
+  time: string;
+  parent: string | null;
+  from_lsn: number;
+  to_lsn: number;
+  bytes: number;
+  sha256: string;
+  pinned: boolean;
+  unusable?: string;
+}
+
+export interface ListedChain {
+  full: string | null;
+  backups: ListedBackup[];
+  broken?: string;
+}
+
+export interface ListedReady {
+  id: string;
+  file: string;
+  contains: string[];
+  bytes: number;
+  sha256: string;
+  check: unknown;
+}
+
+export interface HostListing {
+  host: string;
+  chains: ListedChain[];
+  ready: ListedReady[];
+  pins: string[];
+  problems: string[];
+}
+
+/** Pure: backups -> chains, oldest chain first; each backup appears once. */
+export function chainsOf(backups: readonly Manifest[], pins: ReadonlySet<string>): ListedChain[] {
+  const byId = byIdMap(backups);
+  const children = new Set(backups.map((b) => b.parent).filter((p): p is string => !!p));
+  const leaves = backups.filter((b) => !children.has(b.id)).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const placed = new Set<string>();
+  const chains: ListedChain[] = [];
+  for (const leaf of leaves) {
+    const c = chainOf(leaf, byId);
+    const fresh = c.backups.filter((b) => !placed.has(b.id));
+    fresh.forEach((b) => placed.add(b.id));
+    const root = c.backups[0]!;
+    chains.push({
+      full: root.type === 'full' ? root.id : null,
+      backups: fresh.map((b) => ({
+        id: b.id,
+        type: b.type,
+        time: idToDate(b.id)?.toISOString() ?? b.started_at,
+        parent: b.parent,
+        from_lsn: b.from_lsn,
+        to_lsn: b.to_lsn,
+        bytes: b.bytes,
+        sha256: b.sha256,
+        pinned: pins.has(b.id),
+        ...(b.unusable ? { unusable: b.unusable.reason } : {}),
+      })),
+      ...(c.broken ? { broken: c.broken } : {}),
+    });
+  }
+  return chains;
+}
+
+export function listHost(backupDir: string, host: string): HostListing {
+  const root = hostDir(backupDir, host);
+  const catalog = readCatalog(root);
+  const pins = readPins(root);
+  const ready = listReadies(root).map((r) => {
+    const info = JSON.parse(readFileSync(join(root, 'ready', `${r.id}.json`), 'utf8')) as ListedReady;
+    return {
+      id: r.id,
+      file: r.file,
+      contains: info.contains,
+      bytes: info.bytes,
+      sha256: info.sha256,
+      check: info.check,
+    };
+  });
+  return {
+    host,
+    chains: chainsOf(catalog.backups, pins),
+    ready: ready.sort((a, b) => (a.id < b.id ? -1 : 1)),
+    pins: [...pins].sort(),
+    problems: catalog.problems,
+  };
+}
+
+export function listCommand(ctx: Context): HostListing[] {
+  return ctx.hosts.map((h) => listHost(h.backupDir, h.name));
+}
+
+function human(bytes: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${u[i]}`;
+}
+
+export function formatListing(hosts: HostListing[]): string {
+  const out: string[] = [];
+  for (const h of hosts) {
+    out.push(`${h.host}`);
+    if (h.chains.length === 0) out.push('  no backups');
+    for (const c of h.chains) {
+      out.push(`  chain ${c.full ?? '(no full)'}${c.broken ? `  BROKEN: ${c.broken}` : ''}`);
+      for (const b of c.backups) {
+        out.push(
+          `    ${b.type.padEnd(11)} ${b.id}  LSN ${b.from_lsn}..${b.to_lsn}  ${human(b.bytes).padStart(10)}  sha256 ${b.sha256.slice(0, 12)}` +
+            `${b.pinned ? '  pinned' : ''}${b.unusable ? `  UNUSABLE: ${b.unusable}` : ''}`,
+        );
+      }
+    }
+    for (const r of h.ready) {
+      const check = (r.check as { ok?: boolean; tables?: number }) ?? {};
+      out.push(
+        `  ready ${r.file}  ${human(r.bytes)}  contains ${r.contains.length} backup(s)  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}`,
+      );
+    }
+    for (const p of h.problems) out.push(`  problem: ${p}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,153 @@
+/** list, verify and restore into a directory, on sandbox hosts. */
+import t from 'tap';
+import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { sandboxUp, sql, testConfig, xbMgr } from './sandbox.js';
+import { FINGERPRINT_SQL, sourceFingerprint, startOnDir } from './restore-helpers.js';
+
+sandboxUp(2);
+
+interface HostResult {
+  ok: boolean;
+  id?: string;
+  error?: string;
+}
+
+async function run(file: string, ...args: string[]): Promise<HostResult> {
+  const r = await xbMgr(['--config', file, 'run', '--json', '--host', 'sb1', ...args]);
+  return (JSON.parse(r.stdout) as { hosts: HostResult[] }).hosts[0]!;
+}
+
+function flip(file: string): void {
+  const fd = openSync(file, 'r+');
+  const buf = Buffer.alloc(1);
+  const at = Math.floor(statSync(file).size / 2);
+  readSync(fd, buf, 0, 1, at);
+  buf[0] = buf[0]! ^ 0x55;
+  writeSync(fd, buf, 0, 1, at);
+  closeSync(fd);
+}
+
+t.test('list, restore (ready and from a chain), verify', async (t) => {
+  const { file, dir } = testConfig(['retain_num_ready_backups = 1']);
+  const work = mkdtempSync(join(tmpdir(), 'xb-restore-'));
+  const full = await run(file, '--now', '2026-11-22T01:00:00Z');
+  t.ok(full.ok, full.error ?? '');
+  sql('sb1', "INSERT INTO shop.orders (account_id, amount, note) VALUES (5, 55, 'restore test 1')");
+  const inc1 = await run(file, '--now', '2026-11-23T01:00:00Z');
+  const atInc1 = sourceFingerprint('sb1');
+  sql(
+    'sb1',
+    "UPDATE shop.accounts SET owner = 'changed' WHERE id = 7; INSERT INTO shop.orders (account_id, amount, note) VALUES (6, 66, 'restore test 2')",
+  );
+  const inc2 = await run(file, '--now', '2026-11-23T09:00:00Z');
+  const atInc2 = sourceFingerprint('sb1');
+  t.ok(inc1.ok && inc2.ok);
+
+  // list: one chain in order, one ready file (retain_num_ready_backups = 1).
+  const l = await xbMgr(['--config', file, 'list', '--host', 'sb1', '--json']);
+  const listing = JSON.parse(l.stdout) as {
+    hosts: {
+      host: string;
+      chains: { full: string; backups: { id: string; type: string; from_lsn: number; to_lsn: number }[] }[];
+      ready: { id: string; contains: string[] }[];
+    }[];
+  };
+  const h = listing.hosts[0]!;
+  t.equal(h.chains.length, 1);
+  t.same(
+    h.chains[0]!.backups.map((b) => `${b.type} ${b.id}`),
+    [`full ${full.id}`, `incremental ${inc1.id}`, `incremental ${inc2.id}`],
+  );
+  t.same(
+    h.ready.map((r) => r.id),
+    [inc2.id],
+  );
+  t.same(h.ready[0]!.contains, [full.id, inc1.id, inc2.id]);
+  const human = await xbMgr(['--config', file, 'list']);
+  t.match(human.stdout, new RegExp(`chain ${full.id}\\n\\s+full\\s+${full.id}`));
+
+  // restore the newest ready file into an empty directory; its data is the data at inc2.
+  const target = join(work, 'latest');
+  let r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--target-dir', target]);
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, new RegExp(`restored sb1 ready/${inc2.id}\\.tar\\.zst into ${target}`));
+  t.match(r.stdout, /binlog position: mysql-bin\.\d+ \d+, GTID \d+-\d+-\d+/);
+  t.match(r.stdout, /start a server on it: chown -R mysql:mysql .* && mariadbd --datadir=/);
+  const s1 = await startOnDir(target);
+  t.equal(
+    await s1.query(FINGERPRINT_SQL),
+    atInc2,
+    'restored ready data matches the source at the last backup',
+  );
+  await s1.stop();
+
+  // A non-empty target needs --force, and its contents are moved aside, not deleted.
+  r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--target-dir', target]);
+  t.equal(r.exitCode, 2);
+  t.match(r.stderr, /is not empty: choose an empty directory or add --force/);
+  r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--target-dir', target, '--force']);
+  t.equal(r.exitCode, 0, r.stderr);
+  const aside = readdirSync(work).filter((n) => n.startsWith('latest.old-'));
+  t.equal(aside.length, 1, 'the old contents were moved aside');
+
+  // An older point from a chain without a ready file: prepared from the stored streams.
+  const older = join(work, 'older');
+  r = await xbMgr([
+    '--config',
+    file,
+    'restore',
+    '--host',
+    'sb1',
+    '--backup',
+    inc1.id!,
+    '--target-dir',
+    older,
+  ]);
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, new RegExp(`incremental/${inc1.id} \\(prepared from its chain\\)`));
+  const s2 = await startOnDir(older);
+  t.equal(await s2.query(FINGERPRINT_SQL), atInc1, 'the older point has the data of that point');
+  await s2.stop();
+
+  // A corrupted ready file: exit 1, nothing restored, no staging left behind.
+  const readyFile = join(dir, 'backups/sb1/ready', `${inc2.id}.tar.zst`);
+  const { copyFileSync } = await import('node:fs');
+  copyFileSync(readyFile, `${readyFile}.good`);
+  flip(readyFile);
+  const bad = join(work, 'bad');
+  r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--target-dir', bad]);
+  t.equal(r.exitCode, 1);
+  t.match(r.stderr, /(sha256 mismatch: ready\/.* is corrupted|restore failed: ).*; nothing was restored/);
+  t.notOk(existsSync(bad), 'no target directory');
+  t.same(
+    readdirSync(work).filter((n) => n.includes('xb-mgr-')),
+    [],
+    'no staging directory left',
+  );
+
+  // verify: the flipped ready file, then a flipped incremental and a deleted full.
+  let v = await xbMgr(['--config', file, 'verify', '--host', 'sb1', '--json']);
+  t.equal(v.exitCode, 1);
+  let vr = JSON.parse(v.stdout) as { ok: boolean; problems: { item: string; problem: string }[] };
+  t.same(
+    vr.problems.map((p) => p.item),
+    [`ready/${inc2.id}.tar.zst`],
+  );
+  copyFileSync(`${readyFile}.good`, readyFile);
+  rmSync(`${readyFile}.good`);
+  v = await xbMgr(['--config', file, 'verify', '--host', 'sb1']);
+  t.equal(v.exitCode, 0, v.stdout);
+  t.match(v.stdout, /4 file\(s\) checked, 0 problem\(s\)/);
+  flip(join(dir, 'backups/sb1/incremental', inc1.id!, 'backup.xbstream.zst'));
+  rmSync(join(dir, 'backups/sb1/full', full.id!, 'backup.xbstream.zst'));
+  v = await xbMgr(['--config', file, 'verify', '--json']);
+  t.equal(v.exitCode, 1);
+  vr = JSON.parse(v.stdout) as { ok: boolean; problems: { item: string; problem: string }[] };
+  t.same(
+    vr.problems.map((p) => `${p.item}: ${p.problem.split(':')[0]}`).sort(),
+    [`full/${full.id}: missing file backup.xbstream.zst`, `incremental/${inc1.id}: checksum mismatch`].sort(),
+  );
+});
