@@ -249,6 +249,14 @@ async function transfer(
   return { manifest, tmpDir };
 }
 
+export function restoredAt(root: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'restored.json'), 'utf8')) as { at?: string }).at;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Retention, only after the host's run succeeded end to end. */
 function retain(h: HostConfig, root: string, now: Date, log: Log): Deletion[] {
   const catalog = readCatalog(root);
@@ -327,6 +335,7 @@ export async function backupHost(
       fullBackupDay: h.fullBackupDay,
       timezone: o.timezone,
       forceFull: o.forceFull,
+      restoredAt: restoredAt(root),
     });
     log.info({ step: 'plan', type: decision.type }, `${decision.type} backup: ${decision.reason}`);
     const lastFull = catalog.backups

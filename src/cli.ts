@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, XbError, errorMessage } from './errors.js';
+import { EXIT, UsageError, XbError, errorMessage } from './errors.js';
 import { loadContext, type GlobalOptions } from './context.js';
 import { check, formatCheckLines } from './commands/check.js';
 import { formatRunReport, runCommand } from './commands/run.js';
@@ -12,7 +12,7 @@ import { stderrLevel } from './report/log.js';
 import { keepCommand } from './commands/keep.js';
 import { formatListing, listCommand } from './commands/list.js';
 import { verifyCommand } from './commands/verify.js';
-import { formatRestore, restoreToDir } from './commands/restore.js';
+import { formatRestore, restoreToDir, restoreToHost } from './commands/restore.js';
 import { packageRoot } from './paths.js';
 import { killAllChildren } from './util/proc.js';
 
@@ -116,29 +116,30 @@ function program(): Command {
     });
 
   p.command('restore')
-    .description('restore a ready backup (or a chain, --backup) into a directory on the manager host')
+    .description('restore a ready backup (or a chain, --backup) into a directory, or onto a DB host')
     .requiredOption('--host <name>', 'the host whose backup to restore')
     .option('--ready <id>', 'ready backup id, or latest (default)')
-    .option('--backup <id>', 'prepare this backup from its chain of stored streams instead')
-    .requiredOption('--target-dir <dir>', 'directory to restore into (empty, or --force)')
-    .option('--force', 'restore into a non-empty directory (its contents are moved aside)')
+    .option('--backup <id>', 'prepare this backup from its chain of stored streams (with --target-dir)')
+    .option('--target-dir <dir>', 'directory on the manager to restore into (empty, or --force)')
+    .option('--to-host <host>', 'inventory host to restore onto with playbooks/restore.yml')
+    .option('--force', 'restore into a non-empty directory (moved aside) or onto a configured backup source')
     .option('--json', 'print one JSON document')
     .action(
       async (o: {
         host: string;
         ready?: string;
         backup?: string;
-        targetDir: string;
+        targetDir?: string;
+        toHost?: string;
         force?: boolean;
         json?: boolean;
       }) => {
+        if (!o.targetDir === !o.toHost) throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
+        if (o.toHost && o.backup) throw new UsageError('--backup restores into a --target-dir only');
         const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
-        const r = await restoreToDir(ctx, {
-          ready: o.ready,
-          backup: o.backup,
-          targetDir: o.targetDir,
-          force: o.force === true,
-        });
+        const r = o.toHost
+          ? await restoreToHost(ctx, { ready: o.ready, toHost: o.toHost, force: o.force === true })
+          : await restoreToDir(ctx, { ready: o.ready, backup: o.backup, targetDir: o.targetDir!, force: o.force === true });
         process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatRestore(r) + '\n');
       },
     );

@@ -18,6 +18,8 @@ export interface ScheduleInput {
   fullBackupDay: number;
   timezone: string;
   forceFull?: boolean;
+  /** When `xb-mgr restore --to-host` last restored this host (ISO time): its chain ended there. */
+  restoredAt?: string;
 }
 
 const dayName = (d: number) => {
@@ -38,6 +40,9 @@ export function decide(input: ScheduleInput): Decision {
   const usable = input.backups.filter(isUsable);
   const latest = newest(usable);
   if (!latest) return { type: 'full', reason: 'no usable backup yet' };
+  if (input.restoredAt && input.restoredAt > latest.finished_at) {
+    return { type: 'full', reason: `the host was restored at ${input.restoredAt}: its chain ended there` };
+  }
   const chain = chainOf(latest, byIdMap(input.backups));
   if (chain.broken) return { type: 'full', reason: `the newest chain is broken (${chain.broken})` };
   const boundary = weekBoundary(input.now, input.fullBackupDay, input.timezone);

@@ -2,6 +2,7 @@
 import type { Context } from '../context.js';
 import { hostDir, readCatalog } from '../catalog/store.js';
 import { decide } from '../schedule.js';
+import { restoredAt } from '../backup.js';
 import { listReadies, readPins } from '../catalog/retain.js';
 import { planRetention, type Deletion } from '../retention.js';
 import { resolveClock } from './clock.js';
@@ -31,6 +32,7 @@ export function planCommand(
       fullBackupDay: h.fullBackupDay,
       timezone,
       forceFull: full,
+      restoredAt: restoredAt(root),
     });
     return {
       host: h.name,

@@ -20,6 +20,13 @@ import { decompressor } from '../ready/commands.js';
 import { extract, prepare, sha256File, type ReadyInfo } from '../ready/make.js';
 import { pipeline } from '../util/proc.js';
 import { backupId } from '../time.js';
+import { writeFileSync } from 'node:fs';
+import { loadInventory } from '../inventory.js';
+import { runPlaybook } from '../ansible/playbook.js';
+import { runTmp } from '../util/runtmp.js';
+import { credentialsFileContent } from '../engine/credentials.js';
+import { hostSettings } from '../setup.js';
+import { writeFileAtomic } from '../catalog/store.js';
 
 export interface RestoreOptions {
   ready?: string;
@@ -34,7 +41,9 @@ export interface RestoreResult {
   target: string;
   movedAside?: string;
   binlog?: Manifest['binlog'];
-  start_command: string;
+  start_command?: string;
+  /** --to-host: the target server was started on the restored data and answers. */
+  started?: boolean;
 }
 
 function pickReady(root: string, wanted: string | undefined): ReadyInfo {
@@ -157,6 +166,82 @@ export function formatRestore(r: RestoreResult): string {
     r.binlog
       ? `binlog position: ${r.binlog.file} ${r.binlog.position}${r.binlog.gtid ? `, GTID ${r.binlog.gtid}` : ''}`
       : 'binlog position: not recorded (binary logging was off)',
-    `start a server on it: ${r.start_command}`,
+    r.started ? 'the server was started on the restored data and answers' : `start a server on it: ${r.start_command}`,
   ].join('\n');
+}
+
+export interface ToHostOptions {
+  ready?: string;
+  toHost: string;
+  force: boolean;
+}
+
+/**
+ * `--to-host`: restore a ready file onto a DB host of the inventory with playbooks/restore.yml.
+ * The target's settings (credentials, helper path, stop/start commands, datadir) are its own
+ * section's when it is a configured host, else the source host's. Restoring onto a configured
+ * host needs --force and ends its chain: its next run is a full backup.
+ */
+export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<RestoreResult> {
+  if (ctx.hosts.length !== 1) throw new UsageError('restore needs exactly one --host');
+  const src = ctx.hosts[0]!;
+  const root = hostDir(src.backupDir, src.name);
+  const inventory = await loadInventory(ctx.inventory);
+  if (!inventory.hosts.has(o.toHost)) throw new UsageError(`--to-host ${o.toHost} is not in the inventory ${inventory.path}`);
+  const configured = ctx.config.hosts.find((h) => h.hostname === o.toHost || h.name === o.toHost);
+  if (configured && !o.force) {
+    throw new UsageError(
+      `${o.toHost} is a configured backup source ([${configured.name}]): restoring replaces its data; add --force to do it`,
+    );
+  }
+  const target: HostConfig = configured ?? {
+    ...src,
+    name: o.toHost,
+    hostname: o.toHost,
+    remoteCredentialsFile: src.remoteCredentialsFile.replaceAll(src.name, o.toHost),
+  };
+  const info = pickReady(root, o.ready);
+  const credentialsSrc = join(runTmp(), `credentials-restore-${target.name}.cnf`);
+  writeFileSync(credentialsSrc, credentialsFileContent(target), { mode: 0o600 });
+  const vars: Record<string, unknown> = {
+    xb_host_settings: { [o.toHost]: hostSettings(target, credentialsSrc) },
+    xb_ready_file: join(root, 'ready', info.file),
+    xb_ready_sha256: info.sha256,
+    xb_ready_compress: info.compress,
+    xb_restore_tag: backupId(new Date()),
+    ...(target.mysqlDatadir ? { xb_datadir: target.mysqlDatadir } : {}),
+    ...(target.mysqlStopCmd ? { xb_stop_cmd: target.mysqlStopCmd } : {}),
+    ...(target.mysqlStartCmd ? { xb_start_cmd: target.mysqlStartCmd } : {}),
+  };
+  const remoteUser = inventory.hosts.get(o.toHost)?.user ? undefined : target.sshUser;
+  let res: Awaited<ReturnType<typeof runPlaybook>>;
+  try {
+    res = await runPlaybook({
+      playbook: join(ctx.playbooks, 'restore.yml'),
+      inventory: ctx.inventory,
+      limit: [o.toHost],
+      vars,
+      remoteUser,
+      timeoutMs: (target.timeouts.prepare + target.timeouts.verify) * 1000,
+      env: { ANSIBLE_TIMEOUT: String(target.timeouts.ssh) },
+    });
+  } finally {
+    rmSync(credentialsSrc, { force: true });
+  }
+  const out = res.hosts.get(o.toHost);
+  if (!out) throw new XbError(`restore playbook did not run on ${o.toHost}: ${res.stderr.trim().split('\n').pop() ?? res.exitCode}`);
+  if (out.unreachable) throw new XbError(`cannot reach ${o.toHost} over ssh: ${out.unreachable}`);
+  if (out.failed) throw new XbError(`restore onto ${o.toHost} failed: ${out.failed.msg}`);
+  if (configured) {
+    const troot = hostDir(configured.backupDir, configured.name);
+    mkdirSync(troot, { recursive: true, mode: 0o700 });
+    writeFileAtomic(join(troot, 'restored.json'), JSON.stringify({ at: new Date().toISOString(), from: `${src.name} ${info.file}` }) + '\n');
+  }
+  return {
+    host: src.name,
+    source: `ready/${info.file}`,
+    target: `${o.toHost}:${target.mysqlDatadir ?? 'its datadir'}`,
+    ...(info.binlog ? { binlog: info.binlog } : {}),
+    started: true,
+  };
 }

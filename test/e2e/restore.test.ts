@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { sandboxUp, sql, testConfig, xbMgr } from './sandbox.js';
+import { sandbox, sandboxDir, sandboxUp, sql, testConfig, xbMgr } from './sandbox.js';
 import { FINGERPRINT_SQL, sourceFingerprint, startOnDir } from './restore-helpers.js';
 
 sandboxUp(2);
@@ -151,3 +151,76 @@ t.test('list, restore (ready and from a chain), verify', async (t) => {
     [`full/${full.id}: missing file backup.xbstream.zst`, `incremental/${inc1.id}: checksum mismatch`].sort(),
   );
 });
+
+t.test(
+  'restore --to-host: the newest ready backup of sb1 onto sb2; a corrupted file leaves sb2 on its old data',
+  async (t) => {
+    const { file, dir } = testConfig();
+    const { cpSync, renameSync } = await import('node:fs');
+    const d2 = join(sandboxDir, 'hosts/sb2');
+    // Put sb2 back on its own data at the end (the restore moved it aside, never deleted it).
+    t.teardown(() => {
+      const aside = readdirSync(d2)
+        .filter((n) => n.startsWith('data.old-'))
+        .sort()[0];
+      if (!aside) return;
+      sandbox('stop-db', 'sb2');
+      rmSync(join(d2, 'data'), { recursive: true, force: true });
+      renameSync(join(d2, aside), join(d2, 'data'));
+      for (const n of readdirSync(d2).filter(
+        (x) => x.startsWith('data.old-') || x.startsWith('data.failed-'),
+      )) {
+        rmSync(join(d2, n), { recursive: true, force: true });
+      }
+      sandbox('start-db', 'sb2');
+    });
+    sql(
+      'sb2',
+      'CREATE TABLE IF NOT EXISTS shop.marker (x INT); DELETE FROM shop.marker; INSERT INTO shop.marker VALUES (2)',
+    );
+    t.ok((await run(file, '--now', '2026-11-22T01:00:00Z')).ok);
+    t.equal(
+      (await xbMgr(['--config', file, 'run', '--host', 'sb2', '--now', '2026-11-22T01:00:00Z'])).exitCode,
+      0,
+    );
+    sql('sb1', "INSERT INTO shop.orders (account_id, amount, note) VALUES (8, 88, 'to host')");
+    const inc = await run(file, '--now', '2026-11-23T01:00:00Z');
+    const atBackup = sourceFingerprint('sb1');
+    t.ok(inc.ok);
+
+    let r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', '127.0.1.2']);
+    t.equal(r.exitCode, 2, 'a configured backup source needs --force');
+    t.match(r.stderr, /127\.0\.1\.2 is a configured backup source \(\[sb2\]\).*add --force/);
+
+    // A corrupted ready file: refused before the server is stopped; sb2 keeps running on its data.
+    const readyFile = join(dir, 'backups/sb1/ready', `${inc.id}.tar.zst`);
+    cpSync(readyFile, `${readyFile}.good`);
+    flip(readyFile);
+    r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', '127.0.1.2', '--force']);
+    t.equal(r.exitCode, 1);
+    t.match(
+      r.stderr,
+      /restore onto 127\.0\.1\.2 failed: .*sha256 mismatch.*the server runs on its old data/s,
+    );
+    t.equal(sql('sb2', 'SELECT x FROM shop.marker'), '2', 'sb2 still runs on its old data');
+    cpSync(`${readyFile}.good`, readyFile);
+    rmSync(`${readyFile}.good`);
+
+    r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', '127.0.1.2', '--force']);
+    t.equal(r.exitCode, 0, r.stderr);
+    t.match(r.stdout, /the server was started on the restored data and answers/);
+    t.equal(
+      sourceFingerprint('sb2'),
+      atBackup,
+      'CHECKSUM TABLE and row counts of sb2 equal sb1 at the backup',
+    );
+    t.equal(
+      readdirSync(d2).filter((n) => n.startsWith('data.old-')).length,
+      1,
+      'the old datadir was moved aside',
+    );
+    // The restore ended sb2's chain: its next run is a full backup.
+    const plan = await xbMgr(['--config', file, 'plan', '--host', 'sb2']);
+    t.match(plan.stdout, /sb2 {2}full: the host was restored at .*: its chain ended there/);
+  },
+);
