@@ -134,12 +134,18 @@ function program(): Command {
         force?: boolean;
         json?: boolean;
       }) => {
-        if (!o.targetDir === !o.toHost) throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
+        if (!o.targetDir === !o.toHost)
+          throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
         if (o.toHost && o.backup) throw new UsageError('--backup restores into a --target-dir only');
         const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
         const r = o.toHost
           ? await restoreToHost(ctx, { ready: o.ready, toHost: o.toHost, force: o.force === true })
-          : await restoreToDir(ctx, { ready: o.ready, backup: o.backup, targetDir: o.targetDir!, force: o.force === true });
+          : await restoreToDir(ctx, {
+              ready: o.ready,
+              backup: o.backup,
+              targetDir: o.targetDir!,
+              force: o.force === true,
+            });
         process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatRestore(r) + '\n');
       },
     );

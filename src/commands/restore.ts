@@ -166,7 +166,9 @@ export function formatRestore(r: RestoreResult): string {
     r.binlog
       ? `binlog position: ${r.binlog.file} ${r.binlog.position}${r.binlog.gtid ? `, GTID ${r.binlog.gtid}` : ''}`
       : 'binlog position: not recorded (binary logging was off)',
-    r.started ? 'the server was started on the restored data and answers' : `start a server on it: ${r.start_command}`,
+    r.started
+      ? 'the server was started on the restored data and answers'
+      : `start a server on it: ${r.start_command}`,
   ].join('\n');
 }
 
@@ -187,7 +189,8 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
   const src = ctx.hosts[0]!;
   const root = hostDir(src.backupDir, src.name);
   const inventory = await loadInventory(ctx.inventory);
-  if (!inventory.hosts.has(o.toHost)) throw new UsageError(`--to-host ${o.toHost} is not in the inventory ${inventory.path}`);
+  if (!inventory.hosts.has(o.toHost))
+    throw new UsageError(`--to-host ${o.toHost} is not in the inventory ${inventory.path}`);
   const configured = ctx.config.hosts.find((h) => h.hostname === o.toHost || h.name === o.toHost);
   if (configured && !o.force) {
     throw new UsageError(
@@ -229,13 +232,19 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     rmSync(credentialsSrc, { force: true });
   }
   const out = res.hosts.get(o.toHost);
-  if (!out) throw new XbError(`restore playbook did not run on ${o.toHost}: ${res.stderr.trim().split('\n').pop() ?? res.exitCode}`);
+  if (!out)
+    throw new XbError(
+      `restore playbook did not run on ${o.toHost}: ${res.stderr.trim().split('\n').pop() ?? res.exitCode}`,
+    );
   if (out.unreachable) throw new XbError(`cannot reach ${o.toHost} over ssh: ${out.unreachable}`);
   if (out.failed) throw new XbError(`restore onto ${o.toHost} failed: ${out.failed.msg}`);
   if (configured) {
     const troot = hostDir(configured.backupDir, configured.name);
     mkdirSync(troot, { recursive: true, mode: 0o700 });
-    writeFileAtomic(join(troot, 'restored.json'), JSON.stringify({ at: new Date().toISOString(), from: `${src.name} ${info.file}` }) + '\n');
+    writeFileAtomic(
+      join(troot, 'restored.json'),
+      JSON.stringify({ at: new Date().toISOString(), from: `${src.name} ${info.file}` }) + '\n',
+    );
   }
   return {
     host: src.name,
