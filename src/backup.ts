@@ -17,8 +17,8 @@ import {
   updateManifest,
 } from './catalog/store.js';
 import { keepFailed, makeReady, ReadyFailure, type ReadyInfo } from './ready/make.js';
-import { applyRetention, emptyTrash, listReadies, readPins } from './catalog/retain.js';
-import { planRetention, type Deletion } from './retention.js';
+import { applyRetention, emptyTrash, hostRetentionPlan } from './catalog/retain.js';
+import type { Deletion } from './retention.js';
 import type { Manifest } from './catalog/manifest.js';
 import { decide, type Decision } from './schedule.js';
 import { backupToolArgs, streamCompression, streamFileName } from './engine/commands.js';
@@ -259,15 +259,7 @@ export function restoredAt(root: string): string | undefined {
 
 /** Retention, only after the host's run succeeded end to end. */
 function retain(h: HostConfig, root: string, now: Date, log: Log): Deletion[] {
-  const catalog = readCatalog(root);
-  const plan = planRetention({
-    backups: catalog.backups,
-    readies: listReadies(root),
-    now,
-    retainDays: h.retainDays,
-    retainReady: h.retainNumReadyBackups,
-    pins: readPins(root),
-  });
+  const plan = hostRetentionPlan(h, root, now);
   for (const d of plan.delete)
     log.info({ step: 'retain', id: d.id, kind: d.kind }, `deleting ${d.kind} ${d.what} ${d.id}: ${d.reason}`);
   applyRetention(root, plan.delete);

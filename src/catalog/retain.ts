@@ -5,8 +5,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Deletion, ReadyEntry } from '../retention.js';
-import { writeFileAtomic } from './store.js';
+import { planRetention, type Deletion, type ReadyEntry, type RetentionPlan } from '../retention.js';
+import type { HostConfig } from '../config/load.js';
+import { readCatalog, writeFileAtomic } from './store.js';
 
 export function listReadies(root: string): ReadyEntry[] {
   const dir = join(root, 'ready');
@@ -65,4 +66,16 @@ export function applyRetention(root: string, deletions: readonly Deletion[]): vo
     }
   }
   emptyTrash(root);
+}
+
+/** The retention plan of a host's catalog as it is on disk now. */
+export function hostRetentionPlan(h: HostConfig, root: string, now: Date): RetentionPlan {
+  return planRetention({
+    backups: readCatalog(root).backups,
+    readies: listReadies(root),
+    now,
+    retainDays: h.retainDays,
+    retainReady: h.retainNumReadyBackups,
+    pins: readPins(root),
+  });
 }

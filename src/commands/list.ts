@@ -7,6 +7,7 @@ import { byIdMap, chainOf } from '../catalog/chain.js';
 import { listReadies, readPins } from '../catalog/retain.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { idToDate } from '../time.js';
+import { formatBytes } from '../util/size.js';
 
 export interface ListedBackup {
   id: string;
@@ -104,17 +105,6 @@ export function listCommand(ctx: Context): HostListing[] {
   return ctx.hosts.map((h) => listHost(h.backupDir, h.name));
 }
 
-function human(bytes: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < u.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${u[i]}`;
-}
-
 export function formatListing(hosts: HostListing[]): string {
   const out: string[] = [];
   for (const h of hosts) {
@@ -124,7 +114,7 @@ export function formatListing(hosts: HostListing[]): string {
       out.push(`  chain ${c.full ?? '(no full)'}${c.broken ? `  BROKEN: ${c.broken}` : ''}`);
       for (const b of c.backups) {
         out.push(
-          `    ${b.type.padEnd(11)} ${b.id}  LSN ${b.from_lsn}..${b.to_lsn}  ${human(b.bytes).padStart(10)}  sha256 ${b.sha256.slice(0, 12)}` +
+          `    ${b.type.padEnd(11)} ${b.id}  LSN ${b.from_lsn}..${b.to_lsn}  ${formatBytes(b.bytes).padStart(10)}  sha256 ${b.sha256.slice(0, 12)}` +
             `${b.pinned ? '  pinned' : ''}${b.unusable ? `  UNUSABLE: ${b.unusable}` : ''}`,
         );
       }
@@ -132,7 +122,7 @@ export function formatListing(hosts: HostListing[]): string {
     for (const r of h.ready) {
       const check = (r.check as { ok?: boolean; tables?: number }) ?? {};
       out.push(
-        `  ready ${r.file}  ${human(r.bytes)}  contains ${r.contains.length} backup(s)  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}`,
+        `  ready ${r.file}  ${formatBytes(r.bytes)}  contains ${r.contains.length} backup(s)  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}`,
       );
     }
     for (const p of h.problems) out.push(`  problem: ${p}`);

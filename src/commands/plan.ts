@@ -3,8 +3,8 @@ import type { Context } from '../context.js';
 import { hostDir, readCatalog } from '../catalog/store.js';
 import { decide } from '../schedule.js';
 import { restoredAt } from '../backup.js';
-import { listReadies, readPins } from '../catalog/retain.js';
-import { planRetention, type Deletion } from '../retention.js';
+import { hostRetentionPlan } from '../catalog/retain.js';
+import type { Deletion } from '../retention.js';
 import { resolveClock } from './clock.js';
 
 export interface HostPlan {
@@ -40,14 +40,7 @@ export function planCommand(
       reason: d.reason,
       ...(d.type === 'incremental' ? { parent: { id: d.parent.id, to_lsn: d.parent.to_lsn } } : {}),
       catalog_problems: catalog.problems,
-      retention: planRetention({
-        backups: catalog.backups,
-        readies: listReadies(root),
-        now,
-        retainDays: h.retainDays,
-        retainReady: h.retainNumReadyBackups,
-        pins: readPins(root),
-      }).delete,
+      retention: hostRetentionPlan(h, root, now).delete,
     };
   });
   return { now: now.toISOString(), hosts };

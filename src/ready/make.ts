@@ -13,7 +13,6 @@ import {
   renameSync,
   rmSync,
   statfsSync,
-  lstatSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
@@ -25,6 +24,7 @@ import { extractArgs, prepareArgs } from '../engine/commands.js';
 import { errorMessage, XbError } from '../errors.js';
 import type { Log } from '../report/log.js';
 import { pipeline, run, startDaemon, tail } from '../util/proc.js';
+import { dirBytes } from '../util/size.js';
 import { runTmp } from '../util/runtmp.js';
 import { baseDir, dropBaseRecord, planApply, readBaseRecord, writeBaseRecord } from './base.js';
 import {
@@ -82,19 +82,6 @@ function bin(h: HostConfig, role: Role | 'tar' | 'cp'): string {
       'prepare',
     );
   return found;
-}
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) total += lstatSync(p).size;
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return total;
 }
 
 function freeBytes(dir: string): number {

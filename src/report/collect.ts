@@ -1,5 +1,6 @@
 /** Per-host figures for metrics, from the catalog and the host's last run record. */
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirBytes } from '../util/size.js';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { HostRunResult } from '../backup.js';
@@ -9,17 +10,6 @@ import { hostDir, readCatalog, writeFileAtomic } from '../catalog/store.js';
 import { listReadies } from '../catalog/retain.js';
 import { idToDate } from '../time.js';
 import type { HostMetrics } from './metrics.js';
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  if (!existsSync(dir)) return 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) total += dirBytes(p);
-    else if (e.isFile()) total += lstatSync(p).size;
-  }
-  return total;
-}
 
 export function recordLastRun(h: HostConfig, r: HostRunResult): void {
   const root = hostDir(h.backupDir, h.name);

@@ -6,6 +6,7 @@
 import nodemailer from 'nodemailer';
 import type { GlobalConfig, HostConfig } from '../config/load.js';
 import type { HostRunResult } from '../backup.js';
+import { formatBytes } from '../util/size.js';
 
 export interface Mail {
   to: string[];
@@ -15,15 +16,7 @@ export interface Mail {
 }
 
 function size(bytes: number | undefined): string {
-  if (bytes === undefined) return '?';
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} bytes` : `${v.toFixed(1)} ${units[u]}`;
+  return bytes === undefined ? '?' : formatBytes(bytes);
 }
 
 /** Pure: the report of one host's run. */
