@@ -163,6 +163,8 @@ function program(): Command {
 }
 
 async function main(): Promise<void> {
+  // Backups, extracted datadirs, manifests and logs are private: files 0600, directories 0700.
+  process.umask(0o077);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       killAllChildren();
