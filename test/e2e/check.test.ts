@@ -130,6 +130,10 @@ t.test('bad config and unparsable inventory exit 2 with one clear line', async (
   const r2 = await xbMgr(['--config', good.file, '--inventory', badInv, 'check']);
   t.equal(r2.exitCode, 1, 'check reports the inventory as a failed check');
   t.match(r2.stdout, /inventory\s+FAILED\s+inventory .*broken\.yml cannot be parsed/);
+  const q = testConfig(['compress = qpress']);
+  const rq = await xbMgr(['--config', q.file, 'check']);
+  t.equal(rq.exitCode, 2, 'qpress without the binary is a config error');
+  t.match(rq.stderr, /compress = "qpress": qpress is not installed on the manager host/);
   const r3 = await xbMgr(['--config', join(dir, 'missing.conf'), 'check']);
   t.equal(r3.exitCode, 2);
   t.match(r3.stderr, /missing\.conf: file not found/);
