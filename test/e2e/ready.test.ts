@@ -65,7 +65,7 @@ const applied = (h: HostResult) =>
 t.test(
   'full + incrementals: each run leaves a ready file holding exactly the data at backup time',
   async (t) => {
-    const { file, dir } = testConfig();
+    const { file, dir } = testConfig(['retain_num_ready_backups = 5']);
     let r = await run(file, '--now', '2026-11-22T01:00:00Z');
     t.equal(r.code, 0, r.h.error ?? '');
     t.equal(r.h.ready?.file, `${r.h.id}.tar.zst`);
