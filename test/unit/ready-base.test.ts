@@ -20,33 +20,7 @@ import {
   type BaseRecord,
 } from '../../src/ready/base.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
-
-/** A committed backup's manifest; LSNs default to a continuous chain. */
-function full(id: string, toLsn: number, extra: Partial<Manifest> = {}): Manifest {
-  return {
-    format: 1,
-    id,
-    type: 'full',
-    host: 'db1',
-    parent: null,
-    from_lsn: 0,
-    to_lsn: toLsn,
-    file: 'backup.xbstream.zst',
-    bytes: 1000,
-    sha256: 'f'.repeat(64),
-    compress: 'zstd',
-    tool: 'mariabackup',
-    reason: 'test',
-    started_at: '2026-01-01T00:00:00.000Z',
-    finished_at: '2026-01-01T00:00:01.000Z',
-    seconds: 1,
-    ...extra,
-  };
-}
-
-function inc(id: string, parent: Manifest, toLsn: number, extra: Partial<Manifest> = {}): Manifest {
-  return full(id, toLsn, { type: 'incremental', parent: parent.id, from_lsn: parent.to_lsn, ...extra });
-}
+import { full, inc } from './factory.js';
 
 const rec = (last: Manifest, chain: Manifest[]): BaseRecord => ({
   last_applied: last.id,
