@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { sandbox, sandboxDir, sandboxUp, sql, testConfig, xbMgr } from './sandbox.js';
+import { sandbox, sandboxDir, sandboxUp, sb2Address, sql, testConfig, xbMgr } from './sandbox.js';
 import { FINGERPRINT_SQL, sourceFingerprint, startOnDir } from './restore-helpers.js';
 
 sandboxUp(2);
@@ -188,7 +188,7 @@ t.test(
     const atBackup = sourceFingerprint('sb1');
     t.ok(inc.ok);
 
-    let r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', '127.0.1.2']);
+    let r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', sb2Address]);
     t.equal(r.exitCode, 2, 'a configured backup source needs --force');
     t.match(r.stderr, /127\.0\.1\.2 is a configured backup source \(\[sb2\]\).*add --force/);
 
@@ -196,7 +196,7 @@ t.test(
     const readyFile = join(dir, 'backups/sb1/ready', `${inc.id}.tar.zst`);
     cpSync(readyFile, `${readyFile}.good`);
     flip(readyFile);
-    r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', '127.0.1.2', '--force']);
+    r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', sb2Address, '--force']);
     t.equal(r.exitCode, 1);
     t.match(
       r.stderr,
@@ -206,7 +206,7 @@ t.test(
     cpSync(`${readyFile}.good`, readyFile);
     rmSync(`${readyFile}.good`);
 
-    r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', '127.0.1.2', '--force']);
+    r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', sb2Address, '--force']);
     t.equal(r.exitCode, 0, r.stderr);
     t.match(r.stdout, /the server was started on the restored data and answers/);
     t.equal(
