@@ -17,7 +17,8 @@ import {
   updateManifest,
 } from './catalog/store.js';
 import { keepFailed, makeReady, ReadyFailure, type ReadyInfo } from './ready/make.js';
-import { applyRetention, emptyTrash, hostRetentionPlan } from './catalog/retain.js';
+import { emptyTrash, hostRetentionPlan, moveToTrash } from './catalog/retain.js';
+import { faultPoint } from './util/fault.js';
 import type { Deletion } from './retention.js';
 import type { Manifest } from './catalog/manifest.js';
 import { decide, type Decision } from './schedule.js';
@@ -191,6 +192,14 @@ async function transfer(
   if (o.unreachable) throw new HostFailure(`cannot reach ${h.hostname} over ssh: ${o.unreachable}`);
   if (o.failed) {
     if (o.failed.task === PULL_TASK || o.failed.task === PUSH_TASK) {
+      const noSpace = /xb_pull: cannot write (\S+): (No space left on device|Disk quota exceeded)/.exec(
+        o.failed.stderr ?? '',
+      );
+      if (noSpace)
+        throw new HostFailure(
+          `no space left in backup_dir ${h.backupDir} while receiving the stream (${noSpace[2]}); the partial file was removed`,
+          tail(toolLog),
+        );
       throw new HostFailure(
         `the backup stream failed (exit code ${o.failed.rc ?? '?'}): ${toolError(toolLog || o.failed.stderr || o.failed.msg)}`,
         tail(toolLog || o.failed.stderr || ''),
@@ -258,11 +267,13 @@ export function restoredAt(root: string): string | undefined {
 }
 
 /** Retention, only after the host's run succeeded end to end. */
-function retain(h: HostConfig, root: string, now: Date, log: Log): Deletion[] {
+async function retain(h: HostConfig, root: string, now: Date, log: Log): Promise<Deletion[]> {
   const plan = hostRetentionPlan(h, root, now);
   for (const d of plan.delete)
     log.info({ step: 'retain', id: d.id, kind: d.kind }, `deleting ${d.kind} ${d.what} ${d.id}: ${d.reason}`);
-  applyRetention(root, plan.delete);
+  moveToTrash(root, plan.delete);
+  await faultPoint('retention');
+  emptyTrash(root);
   return plan.delete;
 }
 
@@ -369,7 +380,7 @@ export async function backupHost(
         { step: 'ready', id: ready.id, bytes: ready.bytes },
         `ready backup ${ready.file} (${ready.bytes} bytes, ${ready.check.tables} tables OK)`,
       );
-      const deleted = retain(h, root, o.now, log);
+      const deleted = await retain(h, root, o.now, log);
       return done({ ok: true, ...base, ready, deleted });
     } catch (e) {
       if (!(e instanceof ReadyFailure)) throw e;

@@ -51,7 +51,8 @@ export function emptyTrash(root: string): void {
   for (const n of readdirSync(trash)) rmSync(join(trash, n), { recursive: true, force: true });
 }
 
-export function applyRetention(root: string, deletions: readonly Deletion[]): void {
+/** Move each item of the plan into trash/ (the step a kill -9 may interrupt safely). */
+export function moveToTrash(root: string, deletions: readonly Deletion[]): void {
   const trash = join(root, 'trash');
   mkdirSync(trash, { recursive: true, mode: 0o700 });
   for (const d of deletions) {
@@ -65,6 +66,10 @@ export function applyRetention(root: string, deletions: readonly Deletion[]): vo
       }
     }
   }
+}
+
+export function applyRetention(root: string, deletions: readonly Deletion[]): void {
+  moveToTrash(root, deletions);
   emptyTrash(root);
 }
 

@@ -15,9 +15,10 @@ import { alertMail, hostMail, sendMail } from '../report/email.js';
 import { hostMetrics, recordLastRun } from '../report/collect.js';
 import { renderMetrics } from '../report/metrics.js';
 import { writeFileAtomic } from '../catalog/store.js';
-import { InventoryError, LockHeldError } from '../errors.js';
+import { InventoryError, LockHeldError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory.js';
 import type { Lock } from '../catalog/lock.js';
+import { FAULT_POINTS, faultPoint } from '../util/fault.js';
 
 export interface RunOptions {
   now?: string;
@@ -47,6 +48,9 @@ export async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promis
 }
 
 export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport> {
+  const pause = process.env.XB_MGR_FAULT_PAUSE;
+  if (pause && !(FAULT_POINTS as readonly string[]).includes(pause))
+    throw new UsageError(`XB_MGR_FAULT_PAUSE=${pause} is not a fault point (${FAULT_POINTS.join(', ')})`);
   const { now, timezone } = resolveClock(ctx, o.now);
   const runId = `${backupId(new Date())}-${process.pid}`;
   const runLog: Log = makeLogger(ctx.config.global.log, o.stderrLevel, { run: runId });
@@ -83,6 +87,7 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport
       }),
     );
     const ok = results.every((r) => r.ok);
+    await faultPoint('report');
     await Promise.all(
       ctx.hosts.map(async (h, i) => {
         const r = results[i]!;

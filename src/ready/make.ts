@@ -38,6 +38,7 @@ import {
   tarCreateArgs,
 } from './commands.js';
 import { parseMysqlcheck } from './mysqlcheck.js';
+import { faultPoint } from '../util/fault.js';
 
 export interface ReadyInfo {
   id: string;
@@ -218,6 +219,7 @@ async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Prom
       if (Date.now() > deadline) throw fail('the temporary mysqld did not become ready in time');
       await sleep(100);
     }
+    await faultPoint('verify');
     const c = await run(bin(h, 'mysqlcheck'), mysqlcheckArgs(socket), {
       timeoutMs: h.timeouts.verify * 1000,
       reject: false,
@@ -317,10 +319,12 @@ export async function makeReady(
   for (const m of plan.apply) {
     if (m.type === 'full') {
       await timed('extract', () => extract(h, root, m, base), { backup: m.id, bytes: m.bytes });
+      await faultPoint('extract');
       await timed('prepare', () => prepare(h, base, undefined, m), { backup: m.id });
     } else {
       const inc = join(prep, `inc-${m.id}`);
       await timed('extract', () => extract(h, root, m, inc), { backup: m.id, bytes: m.bytes });
+      await faultPoint('extract');
       try {
         await timed('apply', () => prepare(h, base, inc, m), { backup: m.id });
       } finally {
@@ -328,6 +332,7 @@ export async function makeReady(
       }
     }
   }
+  await faultPoint('prepare');
   writeBaseRecord(root, {
     last_applied: leaf.id,
     chain: chain.backups.map((b) => b.id),
@@ -377,6 +382,7 @@ export async function makeReady(
       throw new ReadyFailure(`compressing the ready backup failed: ${errorMessage(e)}`, 'compress');
     }
   });
+  await faultPoint('compress');
   const info: ReadyInfo = {
     id: leaf.id,
     host: h.name,

@@ -7,6 +7,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { repo, sandbox, sandboxDir, sandboxUp, sql, testConfig, xbMgr } from './sandbox.js';
+import { cmdlines, remoteToolPid, waitFor } from './procs.js';
 
 sandboxUp(2);
 
@@ -164,46 +165,7 @@ t.test("a wrong password fails that host with the tool's error; the other host s
   t.notMatch(JSON.stringify([...r.hosts.values()]), /not-the-password/, 'the password is not in the report');
 });
 
-function cmdlines(): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      out.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
 const password = sandbox('password');
-
-async function waitFor<T>(what: string, fn: () => T | undefined, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** The remote mariabackup of a sandbox host (it runs with that host's credentials file). */
-function remoteToolPid(host: string): number | undefined {
-  const creds = join(sandboxDir, 'hosts', host, 'etc', 'credentials.cnf');
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const c = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (c.some((a) => a.endsWith('mariabackup')) && c.includes(`--defaults-extra-file=${creds}`))
-        return Number(pid);
-    } catch {
-      // gone
-    }
-  }
-  return undefined;
-}
 
 t.test('during a backup: no password in any process arguments; a second run exits 75', async (t) => {
   const { file, dir } = testConfig([], { sb1: ['throttle = 40'] });
