@@ -204,7 +204,12 @@ async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Prom
   rmSync(errorLog, { force: true });
   const paths = { datadir: dir, socket, pidFile: join(runTmp(), `${h.name}.pid`), errorLog };
   const asRoot = process.getuid?.() === 0;
-  const mysqld = await startDaemon(bin(h, 'mysqld'), mysqldArgs(paths, { asRoot }));
+  // mysqld sets its own umask (0660 files) unless told otherwise: keep the copy private.
+  const mysqld = await startDaemon(bin(h, 'mysqld'), mysqldArgs(paths, { asRoot }), {
+    ...process.env,
+    UMASK: '0600',
+    UMASK_DIR: '0700',
+  });
   const admin = bin(h, 'mysqladmin');
   const errTail = () => (existsSync(errorLog) ? tail(readFileSync(errorLog, 'utf8'), 15) : '(no error log)');
   const fail = (msg: string, details?: string) =>

@@ -290,9 +290,13 @@ export interface Daemon {
  * Start a long-running child (a temporary mysqld) in its own process group, recorded as a live
  * child until it exits, so that a run that takes over a dead run's lock can stop it.
  */
-export async function startDaemon(cmd: string, args: readonly string[]): Promise<Daemon> {
+export async function startDaemon(
+  cmd: string,
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<Daemon> {
   const { spawn } = await import('node:child_process');
-  const c = spawn(cmd, [...args], { detached: true, stdio: 'ignore' });
+  const c = spawn(cmd, [...args], { detached: true, stdio: 'ignore', ...(env ? { env } : {}) });
   let running = true;
   const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
     c.on('error', () => resolve({ exitCode: 127, signal: null }));

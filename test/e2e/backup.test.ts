@@ -242,42 +242,6 @@ t.test(
   },
 );
 
-t.test(
-  'kill -9 of the controller: the next run takes over the lock, stops the leftovers, succeeds',
-  async (t) => {
-    const { file, dir } = testConfig([], { sb1: ['throttle = 40'] });
-    const a = execa('node', [join(repo, 'dist/cli.js'), '--config', file, 'run', '--host', 'sb1'], {
-      reject: false,
-    });
-    await waitFor('the remote tool', () => remoteToolPid('sb1'));
-    const lock = JSON.parse(readFileSync(join(dir, 'xb-mgr.pid'), 'utf8')) as {
-      pid: number;
-      children: { pid: number }[];
-    };
-    t.equal(lock.pid, a.pid, 'the lock names the run');
-    t.ok(lock.children.length > 0, 'the lock records the running children');
-    a.kill('SIGKILL');
-    await a;
-    const orphan = lock.children[0]!.pid;
-    t.ok(existsSync(`/proc/${orphan}`), 'the dead run left ansible-playbook running');
-    const fast = readFileSync(file, 'utf8').replace(/^throttle = 40\n/m, '');
-    (await import('node:fs')).writeFileSync(file, fast);
-    const r = await run(file, '--host', 'sb1', '--log-level', 'warn');
-    t.equal(r.code, 0, r.stderr);
-    t.match(
-      r.stderr,
-      /took over the stale lock .* of PID \d+ \(not running\); stopped the process groups it left/,
-    );
-    t.match(r.stderr, /removed leftovers of an interrupted run/);
-    t.notOk(
-      existsSync(`/proc/${orphan}`) && !readFileSync(`/proc/${orphan}/stat`, 'utf8').includes(') Z'),
-      'the leftover is gone',
-    );
-    t.equal(remoteToolPid('sb1'), undefined, 'no remote tool left running');
-    t.equal(manifests(dir, 'sb1').length, 1);
-  },
-);
-
 t.test('a server restored to an older state: the LSN rule makes the next run a full backup', async (t) => {
   const { file } = testConfig();
   const data = join(sandboxDir, 'hosts/sb1/data');

@@ -124,7 +124,7 @@ async function recover(
   t: Test,
   before: Awaited<ReturnType<typeof listing>>,
   orphans: number[],
-): Promise<HostResult | undefined> {
+): Promise<{ host?: HostResult; stderr: string }> {
   const mid = await assertNothingLost(t, before);
   t.notOk(
     [...mid.backups.keys()].some(
@@ -134,12 +134,16 @@ async function recover(
   );
   const r = await run(file, '--now', nextNow(), '--log-level', 'warn');
   t.equal(r.code, 0, `the next run succeeds: ${r.host?.error ?? r.stderr}`);
-  t.match(r.stderr, /took over the stale lock/, "it took over the dead run's lock");
+  t.match(
+    r.stderr,
+    /took over the stale lock .* of PID \d+ \(not running\); stopped the process groups it left/,
+    "it took over the dead run's lock and stopped what it left",
+  );
   for (const pid of orphans) t.notOk(alive(pid), `the dead run's child ${pid} is stopped`);
   t.same(leftovers(), [], 'nothing the dead run started is still running');
   t.equal(r.host?.ready?.check.ok, true, 'the next run made a checked ready backup');
   await assertNothingLost(t, mid);
-  return r.host;
+  return { host: r.host, stderr: r.stderr };
 }
 
 t.before(async () => {
@@ -162,8 +166,9 @@ t.test('kill -9 of the controller during the transfer', async (t) => {
     'the dead run left its transfer running',
   );
   const next = await recover(t, before, orphans);
+  t.match(next.stderr, /removed leftovers of an interrupted run: tmp\//, 'the partial transfer was removed');
   t.equal(remoteToolPid('sb1'), undefined, 'no remote tool left running');
-  t.equal(next?.type, 'incremental', 'the chain goes on');
+  t.equal(next.host?.type, 'incremental', 'the chain goes on');
 });
 
 for (const point of ['extract', 'prepare', 'verify', 'compress', 'retention', 'report'] as const) {
@@ -184,9 +189,9 @@ for (const point of ['extract', 'prepare', 'verify', 'compress', 'retention', 'r
     proc.kill('SIGKILL');
     await proc;
     const next = await recover(t, before, orphans);
-    t.equal(next?.type, 'incremental', 'the chain goes on from the committed backup');
+    t.equal(next.host?.type, 'incremental', 'the chain goes on from the committed backup');
     if (point === 'extract' || point === 'prepare')
-      t.equal(next?.ready?.rebuilt_base, true, 'the half-applied base was rebuilt, not trusted');
+      t.equal(next.host?.ready?.rebuilt_base, true, 'the half-applied base was rebuilt, not trusted');
   });
 }
 
@@ -312,5 +317,15 @@ t.test(
     r = await run(small, '--full', '--now', '2026-11-22T06:00:00Z');
     t.equal(r.code, 0, r.stderr);
     await assertNothingLost(t, before, small);
+  },
+);
+
+t.test(
+  'an unknown XB_MGR_FAULT_PAUSE point is refused (exit 2), so a typo cannot skip a fault',
+  async (t) => {
+    const r = await xbMgr(['--config', file, 'run', '--host', 'sb1'], { XB_MGR_FAULT_PAUSE: 'transfr' });
+    t.equal(r.exitCode, 2);
+    t.match(r.stderr, /XB_MGR_FAULT_PAUSE=transfr is not a fault point/);
+    t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
   },
 );
