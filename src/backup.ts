@@ -29,6 +29,13 @@ import { runPlaybook } from './ansible/playbook.js';
 import { credentialsFileContent } from './engine/credentials.js';
 import { hostSettings } from './setup.js';
 import { runTmp } from './util/runtmp.js';
+import {
+  helperSha256,
+  installKey,
+  readInstallKey,
+  REINSTALL_CODES,
+  writeInstallKey,
+} from './install-record.js';
 import { errorMessage, lastLine } from './errors.js';
 import { parseManagerHost } from './config/values.js';
 import { uniqueId } from './time.js';
@@ -64,6 +71,8 @@ class HostFailure extends Error {
   constructor(
     message: string,
     readonly logTail?: string,
+    /** A reinstall of the helper and the credentials file may fix it. */
+    readonly reinstall = false,
   ) {
     super(message);
   }
@@ -85,6 +94,7 @@ export function backupVars(
   outDir: string,
   credentialsSrc: string,
   receiver: string,
+  install: { install: boolean; helperSha256: string } = { install: true, helperSha256: '' },
 ): Record<string, unknown> {
   const compress = streamCompression(h.compress);
   const settings: Record<string, string> = hostSettings(h, credentialsSrc);
@@ -108,6 +118,8 @@ export function backupVars(
     xb_stream_file: streamFileName(compress),
     xb_connect_timeout: h.timeouts.ssh,
     xb_transfer: h.transfer,
+    xb_install: install.install,
+    ...(install.helperSha256 ? { xb_helper_sha256: install.helperSha256 } : {}),
     ...(h.transfer === 'push' ? pushVars(h, receiver) : {}),
   };
 }
@@ -131,10 +143,11 @@ async function transfer(
   d: Decision,
   inventory: Inventory,
   log: Log,
+  install: { install: boolean; helperSha256: string },
 ): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
   const tmpDir = join(root, 'tmp', id);
   const credentialsSrc = join(runTmp(), `credentials-${h.name}.cnf`);
-  writeFileSync(credentialsSrc, credentialsFileContent(h), { mode: 0o600 });
+  if (install.install) writeFileSync(credentialsSrc, credentialsFileContent(h), { mode: 0o600 });
   const started = new Date();
   const t0 = Date.now();
   const remoteUser = inventory.hosts.get(h.hostname)?.user ? undefined : h.sshUser;
@@ -161,7 +174,7 @@ async function transfer(
       playbook: join(ctx.playbooks, 'backup.yml'),
       inventory: ctx.inventory,
       limit: [h.hostname],
-      vars: backupVars(h, d, tmpDir, credentialsSrc, join(ctx.playbooks, 'files', 'xb_pull')),
+      vars: backupVars(h, d, tmpDir, credentialsSrc, join(ctx.playbooks, 'files', 'xb_pull'), install),
       remoteUser,
       timeoutMs: h.timeouts.backup * 1000,
       env: { ANSIBLE_TIMEOUT: String(h.timeouts.ssh) },
@@ -200,9 +213,13 @@ async function transfer(
           `no space left in backup_dir ${h.backupDir} while receiving the stream (${noSpace[2]}); the partial file was removed`,
           tail(toolLog),
         );
+      const reinstall =
+        REINSTALL_CODES.has(o.failed.rc ?? -1) ||
+        (o.failed.task === PUSH_TASK && /No such file or directory/.test(o.failed.msg ?? ''));
       throw new HostFailure(
         `the backup stream failed (exit code ${o.failed.rc ?? '?'}): ${toolError(toolLog || o.failed.stderr || o.failed.msg)}`,
         tail(toolLog || o.failed.stderr || ''),
+        reinstall,
       );
     }
     throw new HostFailure(
@@ -352,12 +369,32 @@ export async function backupHost(
     }
     const taken = new Set(catalog.backups.map((b) => b.id));
     const id = uniqueId(o.now, taken);
-    let t = await transfer(ctx, h, root, id, decision, inventory, log);
+    // The install tasks run only when what they would install changed since the last success.
+    const remoteUser = inventory.hosts.get(h.hostname)?.user ? undefined : h.sshUser;
+    const helperSha = helperSha256(ctx.playbooks);
+    const key = installKey(h, helperSha, remoteUser);
+    const install = { install: readInstallKey(root) !== key, helperSha256: helperSha };
+    const attempt = async (d: Decision) => {
+      try {
+        return await transfer(ctx, h, root, id, d, inventory, log, install);
+      } catch (e) {
+        if (install.install || !(e instanceof HostFailure) || !e.reinstall) throw e;
+        log.warn({ step: 'transfer' }, `${e.message}; reinstalling the helper and the credentials file`);
+        cleanTmp(root);
+        install.install = true;
+        return await transfer(ctx, h, root, id, d, inventory, log, install);
+      }
+    };
+    let t = await attempt(decision);
+    if (install.install) {
+      writeInstallKey(root, key);
+      install.install = false;
+    }
     if (t.retryFull) {
       log.warn({ step: 'transfer' }, `${t.retryFull}; discarding the incremental and taking a full backup`);
       rmSync(t.tmpDir, { recursive: true, force: true });
       decision = { type: 'full', reason: t.retryFull };
-      t = await transfer(ctx, h, root, id, decision, inventory, log);
+      t = await attempt(decision);
     }
     const m = t.manifest!;
     commitBackup(root, t.tmpDir, m);

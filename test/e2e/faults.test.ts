@@ -268,15 +268,34 @@ t.test('the backup grant revoked: a clear error naming the privilege; granted ag
   t.equal(r.code, 0, r.stderr);
 });
 
-t.test('the helper deleted on the DB host: the next run reinstalls it and succeeds', async (t) => {
-  const helper = join(sandboxDir, 'hosts/sb1/bin/backup_local');
-  rmSync(helper, { force: true });
-  const r = await run(file, '--now', nextNow());
-  t.equal(r.code, 0, r.stderr);
-  t.ok(existsSync(helper), 'the helper is back');
-  const v = await xbMgr(['--config', file, 'verify', '--host', 'sb1']);
-  t.equal(v.exitCode, 0, v.stdout);
-});
+t.test(
+  'the helper or credentials file deleted or edited on the DB host: reinstalled, the run succeeds',
+  async (t) => {
+    const helper = join(sandboxDir, 'hosts/sb1/bin/backup_local');
+    rmSync(helper, { force: true });
+    const r = await run(file, '--now', nextNow(), '--log-level', 'warn');
+    t.equal(r.code, 0, r.stderr);
+    t.match(
+      r.stderr,
+      /exit code 127.*reinstalling the helper and the credentials file/,
+      'found missing, reinstalled',
+    );
+    t.ok(existsSync(helper), 'the helper is back');
+    // A helper changed behind xb-mgr's back refuses to run (exit 90) and is replaced the same way.
+    writeFileSync(helper, readFileSync(helper, 'utf8') + '\n# edited by hand\n');
+    const r2 = await run(file, '--now', nextNow(), '--log-level', 'warn');
+    t.equal(r2.code, 0, r2.stderr);
+    t.match(r2.stderr, /exit code 90.*reinstalling/, 'an edited helper is replaced');
+    t.notMatch(readFileSync(helper, 'utf8'), /edited by hand/);
+    // The credentials file deleted: exit 91, reinstalled.
+    rmSync(join(sandboxDir, 'hosts/sb1/etc/credentials.cnf'));
+    const r3 = await run(file, '--now', nextNow(), '--log-level', 'warn');
+    t.equal(r3.code, 0, r3.stderr);
+    t.match(r3.stderr, /exit code 91.*reinstalling/, 'a deleted credentials file is reinstalled');
+    const v = await xbMgr(['--config', file, 'verify', '--host', 'sb1']);
+    t.equal(v.exitCode, 0, v.stdout);
+  },
+);
 
 t.test(
   'backup_dir fills up during the transfer: "no space", older backups intact, next run ok',

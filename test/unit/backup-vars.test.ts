@@ -1,5 +1,6 @@
 import t from 'tap';
 import { backupVars } from '../../src/backup.js';
+import { installKey } from '../../src/install-record.js';
 import { parseConfig, type HostConfig } from '../../src/config/load.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { Decision } from '../../src/schedule.js';
@@ -65,6 +66,7 @@ t.test('backupVars: a full with the defaults', async (t) => {
     xb_stream_file: 'backup.xbstream.zst',
     xb_connect_timeout: 30,
     xb_transfer: 'pull',
+    xb_install: true,
   });
 });
 
@@ -89,6 +91,7 @@ t.test('backupVars: an incremental with the defaults', async (t) => {
     xb_stream_file: 'backup.xbstream.zst',
     xb_connect_timeout: 30,
     xb_transfer: 'pull',
+    xb_install: true,
   });
 });
 
@@ -139,6 +142,7 @@ t.test('backupVars: every setting that reaches the playbook', async (t) => {
     xb_stream_file: 'backup.xbstream.gz',
     xb_connect_timeout: 12,
     xb_transfer: 'pull',
+    xb_install: true,
   });
 });
 
@@ -220,4 +224,38 @@ t.test('backupVars: the host key is the inventory hostname; the section name onl
     Record<string, string>
   >;
   t.equal(db2['10.0.0.2']!.credentials_file, '/etc/xb-mgr/credentials-db2.cnf');
+});
+
+t.test(
+  'backupVars: install skipped, with the helper checksum the helper checks itself against',
+  async (t) => {
+    const v = backupVars(host(), FULL, OUT, CRED, RECEIVER, { install: false, helperSha256: 'a'.repeat(64) });
+    t.equal(v.xb_install, false);
+    t.equal(v.xb_helper_sha256, 'a'.repeat(64));
+    t.notOk('xb_helper_sha256' in backupVars(host(), FULL, OUT, CRED, RECEIVER), 'no checksum, no check');
+  },
+);
+
+t.test('installKey: changes with everything an install puts on the host, and only then', async (t) => {
+  const sha = 'b'.repeat(64);
+  const base = installKey(host(), sha, undefined);
+  t.equal(installKey(host(), sha, undefined), base, 'stable for the same inputs');
+  t.equal(installKey(host('retain_days = 3\n'), sha, undefined), base, 'unrelated settings do not count');
+  const cases: [string, string][] = [
+    ['helper changed', installKey(host(), 'c'.repeat(64), undefined)],
+    ['password changed', installKey(host('', 'mysql_password = other\n'), sha, undefined)],
+    ['user changed', installKey(host('', 'mysql_user = other\n'), sha, undefined)],
+    ['socket changed', installKey(host('', 'mysql_socket = /run/other.sock\n'), sha, undefined)],
+    [
+      'helper path changed',
+      installKey(host('', 'remote_backup_cmd = /opt/x/backup_local\n'), sha, undefined),
+    ],
+    [
+      'credentials path changed',
+      installKey(host('', 'remote_credentials_file = /etc/x.cnf\n'), sha, undefined),
+    ],
+    ['ssh user changed', installKey(host(), sha, 'backup')],
+    ['tool path changed', installKey(host('', 'remote_tool_path = /opt/mariabackup\n'), sha, undefined)],
+  ];
+  for (const [what, key] of cases) t.not(key, base, what);
 });
