@@ -3,7 +3,7 @@
  * alert when a run fails before any host was tried. A mail that cannot be sent is logged as an
  * error; it never changes the backup's outcome.
  */
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { GlobalConfig, HostConfig } from '../config/load.js';
 import type { HostRunResult } from '../backup.js';
 import { formatBytes } from '../util/size.js';
@@ -64,7 +64,9 @@ export function alertMail(hosts: HostConfig[], message: string): Mail {
   };
 }
 
-export function transport(g: GlobalConfig): ReturnType<typeof nodemailer.createTransport> {
+/** nodemailer is loaded only when a mail is sent: it is a tenth of the CLI's start-up. */
+export async function transport(g: GlobalConfig): Promise<Transporter> {
+  const { default: nodemailer } = await import('nodemailer');
   if (!g.smtp.host) return nodemailer.createTransport({ sendmail: true, newline: 'unix' });
   return nodemailer.createTransport({
     host: g.smtp.host,
@@ -82,7 +84,7 @@ export function transport(g: GlobalConfig): ReturnType<typeof nodemailer.createT
 export async function sendMail(g: GlobalConfig, m: Mail): Promise<string | undefined> {
   if (m.to.length === 0) return undefined;
   try {
-    await transport(g).sendMail({
+    await (await transport(g)).sendMail({
       from: g.emailFrom,
       to: m.to,
       subject: m.subject,

@@ -223,7 +223,7 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       pumps.push(o.onInput ? streamPipeline(src, tap(o.onInput), sink) : streamPipeline(src, sink));
     }
     if (o.outputFile) {
-      const out = createWriteStream(o.outputFile, { mode: 0o600 });
+      const out = createWriteStream(o.outputFile, { mode: 0o600, highWaterMark: 8 << 20 });
       const from = children[children.length - 1]!.stdout!;
       pumps.push(o.onOutput ? streamPipeline(from, tap(o.onOutput), out) : streamPipeline(from, out));
     }
