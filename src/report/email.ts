@@ -84,7 +84,9 @@ export async function transport(g: GlobalConfig): Promise<Transporter> {
 export async function sendMail(g: GlobalConfig, m: Mail): Promise<string | undefined> {
   if (m.to.length === 0) return undefined;
   try {
-    await (await transport(g)).sendMail({
+    await (
+      await transport(g)
+    ).sendMail({
       from: g.emailFrom,
       to: m.to,
       subject: m.subject,
