@@ -5,16 +5,11 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError, XbError, errorMessage } from './errors.js';
 import { loadContext, type GlobalOptions } from './context.js';
-import { check, formatCheckLines } from './commands/check.js';
-import { formatRunReport, runCommand } from './commands/run.js';
-import { formatPlan, planCommand } from './commands/plan.js';
-import { stderrLevel } from './report/log.js';
-import { keepCommand } from './commands/keep.js';
-import { formatListing, listCommand } from './commands/list.js';
-import { verifyCommand } from './commands/verify.js';
-import { formatRestore, restoreToDir, restoreToHost } from './commands/restore.js';
 import { packageRoot } from './paths.js';
 import { killAllChildren } from './util/proc.js';
+
+// Each command's module is loaded only when that command runs, after the config was loaded: a
+// config error, --help or --version costs no more than the config loader.
 
 const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
   .version;
@@ -47,6 +42,7 @@ function program(): Command {
     .option('--json', 'print one JSON document')
     .action(async (o: { host?: string[]; json?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+      const { check, formatCheckLines } = await import('./commands/check.js');
       const lines = await check(ctx);
       const ok = lines.every((l) => l.ok);
       process.stdout.write(
@@ -64,6 +60,8 @@ function program(): Command {
     .action(async (o: { host?: string[]; full?: boolean; now?: string; json?: boolean }) => {
       const g = p.opts<GlobalOptions>();
       const ctx = loadContext(g, o.host);
+      const { formatRunReport, runCommand } = await import('./commands/run.js');
+      const { stderrLevel } = await import('./report/log.js');
       const report = await runCommand(ctx, {
         now: o.now,
         full: o.full,
@@ -79,8 +77,9 @@ function program(): Command {
     .option('--full', 'plan as if --full were given')
     .option('--now <iso>', 'the clock (no offset: read in the timezone key)')
     .option('--json', 'print one JSON document')
-    .action((o: { host?: string[]; full?: boolean; now?: string; json?: boolean }) => {
+    .action(async (o: { host?: string[]; full?: boolean; now?: string; json?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+      const { formatPlan, planCommand } = await import('./commands/plan.js');
       const plan = planCommand(ctx, o.now, o.full === true);
       process.stdout.write(o.json ? JSON.stringify(plan, null, 2) + '\n' : formatPlan(plan) + '\n');
     });
@@ -89,8 +88,9 @@ function program(): Command {
     .description('the catalog: chains, backups, ready copies, sizes, LSNs')
     .option('--host <name>', 'limit to a host; repeatable', collect)
     .option('--json', 'print one JSON document')
-    .action((o: { host?: string[]; json?: boolean }) => {
+    .action(async (o: { host?: string[]; json?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+      const { formatListing, listCommand } = await import('./commands/list.js');
       const hosts = listCommand(ctx);
       process.stdout.write(o.json ? JSON.stringify({ hosts }, null, 2) + '\n' : formatListing(hosts) + '\n');
     });
@@ -103,6 +103,7 @@ function program(): Command {
     .option('--json', 'print one JSON document')
     .action(async (o: { host?: string[]; json?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+      const { verifyCommand } = await import('./commands/verify.js');
       const r = await verifyCommand(ctx);
       process.stdout.write(
         o.json
@@ -138,6 +139,7 @@ function program(): Command {
           throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
         if (o.toHost && o.backup) throw new UsageError('--backup restores into a --target-dir only');
         const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
+        const { formatRestore, restoreToDir, restoreToHost } = await import('./commands/restore.js');
         const r = o.toHost
           ? await restoreToHost(ctx, { ready: o.ready, toHost: o.toHost, force: o.force === true })
           : await restoreToDir(ctx, {
@@ -155,8 +157,9 @@ function program(): Command {
     .requiredOption('--host <name>', 'the host (section name or hostname)')
     .argument('<id>', 'backup id, e.g. 20261124T031500Z')
     .option('--release', 'unpin')
-    .action((id: string, o: { host: string; release?: boolean }) => {
+    .action(async (id: string, o: { host: string; release?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
+      const { keepCommand } = await import('./commands/keep.js');
       process.stdout.write(keepCommand(ctx, id, o.release === true) + '\n');
     });
   return p;

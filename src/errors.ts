@@ -28,11 +28,16 @@ export interface ConfigIssue {
   message: string;
 }
 
+/** A value, key or name from the file, shortened so that one problem stays one readable line. */
+export function clip(s: string, max = 120): string {
+  return s.length <= max ? s : `${s.slice(0, max)}... (${s.length} characters)`;
+}
+
 export function formatConfigIssue(i: ConfigIssue): string {
   const where = [i.file + (i.line ? `:${i.line}` : '')];
-  if (i.section !== undefined) where.push(`[${i.section}]`);
-  if (i.key !== undefined) where.push(i.key);
-  const value = i.value !== undefined ? ` = ${JSON.stringify(i.value)}` : '';
+  if (i.section !== undefined) where.push(`[${clip(i.section)}]`);
+  if (i.key !== undefined) where.push(clip(i.key));
+  const value = i.value !== undefined ? ` = ${JSON.stringify(clip(i.value))}` : '';
   return `${where.join(' ')}${value}: ${i.message}`;
 }
 

@@ -4,7 +4,7 @@
  * (ANSIBLE_INVENTORY_UNPARSED_FAILED) instead of the empty inventory Ansible would otherwise use.
  */
 import { existsSync } from 'node:fs';
-import { InventoryError, ProcessError } from './errors.js';
+import { InventoryError, ProcessError, clip } from './errors.js';
 import { run } from './util/proc.js';
 import { splitCommand } from './config/values.js';
 
@@ -90,16 +90,43 @@ export async function loadInventory(
     return parseInventoryList(r.stdout, path);
   } catch (e) {
     if (e instanceof ProcessError) {
-      const why = e.stderrTail
-        .split('\n')
-        .map((l) => l.replace(/^\[WARNING\]:\s*|^ERROR!\s*/, '').trim())
-        .filter((l) => l !== '')
-        .slice(-2)
-        .join(' ');
-      throw new InventoryError(`inventory ${path} cannot be parsed: ${why || e.message}`);
+      throw new InventoryError(
+        `inventory ${path} cannot be parsed: ${inventoryParseReason(e.stderrTail) || e.message}`,
+      );
     }
     throw e;
   }
+}
+
+/**
+ * Why ansible-inventory could not parse an inventory, in one line: the reason the plugin for the
+ * file's kind gave (yaml for .yml/.yaml/.json, else ini), from its word-wrapped warnings.
+ */
+export function inventoryParseReason(stderr: string): string {
+  // eslint-disable-next-line no-control-regex
+  const text = stderr.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const failures = [
+    ...text.matchAll(/\* Failed to parse (.+?) with (\w+) plugin: (.*?)(?= \[WARNING\]:| ERROR!|$)/g),
+  ].map((m) => ({ path: m[1] ?? '', plugin: m[2] ?? '', reason: (m[3] ?? '').trim() }));
+  const structured = /\.(ya?ml|json)$/i.test(failures[0]?.path ?? '');
+  const order = structured ? ['yaml', 'auto', 'ini'] : ['ini', 'yaml', 'auto'];
+  // A plugin configuration file (`plugin: ...`) is the auto plugin's business.
+  const usable = failures.filter(
+    (f) => !(f.plugin === 'yaml' && f.reason.startsWith('Plugin configuration')),
+  );
+  const best = order.map((p) => usable.find((f) => f.plugin === p)).find((f) => f) ?? failures[0];
+  if (best) {
+    // The YAML plugin's reason starts with boilerplate; the parser's own words come after it.
+    const reason = best.reason.replace(/^.*Syntax Error while loading YAML\.\s*/, '');
+    return `${best.plugin} plugin: ${clip(reason, 300)}`;
+  }
+  if (/Unable to parse .+? as an inventory source/.test(text)) return 'no inventory plugin accepts it';
+  return clip(
+    text
+      .replace(/\[WARNING\]:\s*|ERROR!\s*/g, '')
+      .trim()
+      .slice(-300),
+  );
 }
 
 /** The inventory to use: --inventory, else the config's ansible_inventory, else $ANSIBLE_INVENTORY, else /etc/ansible/hosts. */

@@ -28,9 +28,17 @@ export class XbMgr {
     return join(this.dir, 'backups');
   }
 
-  /** Forget every backup (a fresh catalog for the next sample). */
+  /**
+   * Forget every backup (a fresh catalog for the next sample). The record of what is installed on
+   * the DB host stays, as on a manager that has run before: the steady state cron sees.
+   */
   reset() {
-    rmSync(this.backups, { recursive: true, force: true });
+    if (!existsSync(this.backups)) return;
+    for (const host of readdirSync(this.backups)) {
+      const d = join(this.backups, host);
+      for (const n of readdirSync(d))
+        if (n !== 'installed.json') rmSync(join(d, n), { recursive: true, force: true });
+    }
   }
 
   /** `xb-mgr run --json ARGS`: wall seconds (spawn to exit), the JSON report, peak memory (kB). */

@@ -64,7 +64,8 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport
     // A run that fails before any host is tried alerts by mail: an unusable inventory, or a lock
     // held so long that the run holding it is probably stuck.
     if (e instanceof InventoryError || (e instanceof LockHeldError && e.stuck)) {
-      runLog.error({ step: 'start' }, e.message);
+      // Into the log file only: the CLI prints the error itself, once.
+      makeLogger(ctx.config.global.log, 'fatal', { run: runId }).error({ step: 'start' }, e.message);
       const err = await sendMail(ctx.config.global, alertMail(ctx.config.hosts, e.message));
       if (err) runLog.error({ step: 'email' }, err);
     }

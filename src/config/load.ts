@@ -118,14 +118,28 @@ function parseValue(spec: KeySpec, raw: string): Parsed<unknown> {
   }
 }
 
-/** Validate one section's entries; unknown keys and bad values become issues. */
-function readSection(section: IniSection, file: string, isDefault: boolean, issues: ConfigIssue[]): Values {
+/**
+ * Validate one section's entries; unknown keys and bad values become issues. `present` collects
+ * every key the section sets, valid or not, so that a bad value is not also reported as missing.
+ */
+function readSection(
+  section: IniSection,
+  file: string,
+  isDefault: boolean,
+  issues: ConfigIssue[],
+  present: Set<string>,
+): Values {
   const out: Values = {};
   for (const [key, entry] of section.entries) {
+    present.add(key);
+    // An unreadable line was reported by the ini reader already.
+    if (entry.bad) continue;
     const where = { file, line: entry.line, section: section.name, key };
     if (!(key in KEYS)) {
       const guess = closest(key, KEY_NAMES);
       issues.push({ ...where, message: `unknown key${guess ? ` (did you mean ${guess}?)` : ''}` });
+      // A misspelt required key is one mistake: not also "mysql_user: is required".
+      if (guess) present.add(guess);
       continue;
     }
     const name = key as KeyName;
@@ -239,10 +253,19 @@ function toGlobal(file: string, v: Values): GlobalConfig {
 }
 
 /** Pure: text of backup.conf -> Config, or the list of everything wrong with it. */
-export function parseConfig(text: string, file: string): { config?: Config; issues: ConfigIssue[] } {
-  const { sections, issues } = parseIni(text, file, VERBATIM);
+export function parseConfig(
+  text: string,
+  file: string,
+  notUtf8Lines: ReadonlySet<number> = new Set(),
+): { config?: Config; issues: ConfigIssue[] } {
+  const { sections, issues, fatal } = parseIni(text, file, VERBATIM, notUtf8Lines);
+  if (fatal) return { issues };
   const defaultSection = sections.find((s) => s.name.toLowerCase() === 'default');
-  const defaults = defaultSection ? readSection(defaultSection, file, true, issues) : {};
+  const defaultsPresent = new Set<string>();
+  const defaults =
+    defaultSection && !defaultSection.bad
+      ? readSection(defaultSection, file, true, issues, defaultsPresent)
+      : {};
   if (defaults.timezone !== undefined) {
     const tz = parseTimezone(defaults.timezone as string);
     if (!tz.ok) {
@@ -264,6 +287,8 @@ export function parseConfig(text: string, file: string): { config?: Config; issu
   const hosts: HostConfig[] = [];
   const seenHostnames = new Map<string, string>();
   for (const section of hostSections) {
+    // A header line that could not be read was reported already.
+    if (section.bad) continue;
     if (!isSafeName(section.name)) {
       issues.push({
         file,
@@ -273,11 +298,14 @@ export function parseConfig(text: string, file: string): { config?: Config; issu
       });
       continue;
     }
-    const own = readSection(section, file, false, issues);
+    const ownPresent = new Set<string>();
+    const own = readSection(section, file, false, issues, ownPresent);
     const merged = withDefaults({ ...defaults, ...own });
+    // Set but invalid (reported already) is not also "missing".
+    const attempted = (k: string) => defaultsPresent.has(k) || ownPresent.has(k);
     for (const name of KEY_NAMES) {
       const spec: KeySpec = KEYS[name];
-      if (spec.required && (merged[name] === undefined || merged[name] === '')) {
+      if (spec.required && (merged[name] === undefined || merged[name] === '') && !attempted(name)) {
         issues.push({
           file,
           line: section.line,
@@ -290,7 +318,9 @@ export function parseConfig(text: string, file: string): { config?: Config; issu
     const host = toHost(section.name, merged);
     if (host.transfer === 'push') {
       const dest = host.backupManagerHost;
-      if (!dest) {
+      // A backup_manager_host line that could not be read was reported already.
+      const unreadable = attempted('backup_manager_host') && merged.backup_manager_host === undefined;
+      if (!dest && !unreadable) {
         issues.push({
           file,
           line: section.line,
@@ -298,7 +328,7 @@ export function parseConfig(text: string, file: string): { config?: Config; issu
           key: 'backup_manager_host',
           message: 'is required with transfer = push',
         });
-      } else if (!parseManagerHost(dest)) {
+      } else if (dest && !parseManagerHost(dest)) {
         issues.push({
           file,
           line: section.line,
@@ -327,11 +357,39 @@ export function parseConfig(text: string, file: string): { config?: Config; issu
   return { config: { global: toGlobal(file, withDefaults(defaults)), hosts, warnings: [] }, issues };
 }
 
+/** Numbers of the lines that are not valid UTF-8 (Node would silently turn them into U+FFFD). */
+export function notUtf8Lines(bytes: Uint8Array): Set<number> {
+  const out = new Set<number>();
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  try {
+    strict.decode(bytes);
+    return out;
+  } catch {
+    // Find the lines.
+  }
+  // Lines end at LF; a file without any LF has old Mac line ends (CR), as the ini reader reads it.
+  const eol = bytes.includes(0x0a) ? 0x0a : 0x0d;
+  let start = 0;
+  let line = 1;
+  while (start <= bytes.length) {
+    let end = bytes.indexOf(eol, start);
+    if (end < 0) end = bytes.length;
+    try {
+      strict.decode(bytes.subarray(start, end));
+    } catch {
+      out.add(line);
+    }
+    start = end + 1;
+    line++;
+  }
+  return out;
+}
+
 /** Read and validate backup.conf; throws ConfigError (exit 2) with every problem found. */
 export function loadConfig(file: string): Config {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
@@ -344,7 +402,7 @@ export function loadConfig(file: string): Config {
             : `cannot read the file (${code ?? String(e)})`;
     throw new ConfigError([{ file, message: why }]);
   }
-  const { config, issues } = parseConfig(text, file);
+  const { config, issues } = parseConfig(bytes.toString('utf8'), file, notUtf8Lines(bytes));
   if (!config) throw new ConfigError(issues);
   const mode = statSync(file).mode & 0o777;
   if ((mode & 0o044) !== 0) {

@@ -1,5 +1,6 @@
 /** Pure parsers for config values: each returns the typed value or an error message. */
 import { DAYS } from './keys.js';
+import { clip } from '../errors.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -64,9 +65,12 @@ function isIPv6(s: string): boolean {
   return halves.length === 2 ? groups.length < 8 : groups.length === 8;
 }
 
-/** backup_manager_host: `[user@]host[:port]` (the original's "root@10.10.1.1" form), IPv6 in brackets. */
+/**
+ * backup_manager_host: `[user@]host[:port]` (the original's "root@10.10.1.1" form), IPv6 in brackets.
+ * Neither user nor host may start with "-" (ssh would read an option).
+ */
 export function parseManagerHost(v: string): { user?: string; host: string; port: number } | undefined {
-  const m = /^(?:([A-Za-z0-9._-]+)@)?(\[[0-9A-Fa-f:]+\]|[^:@\s]+)(?::(\d{1,5}))?$/.exec(v.trim());
+  const m = /^(?:([A-Za-z0-9_][A-Za-z0-9._-]*)@)?(\[[0-9A-Fa-f:]+\]|[^:@\s]+)(?::(\d{1,5}))?$/.exec(v.trim());
   if (!m) return undefined;
   const host = m[2]!.replace(/^\[|\]$/g, '');
   if (!isSafeHost(host)) return undefined;
@@ -93,7 +97,7 @@ export function parseEmails(v: string): Parsed<string[]> {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const wrong = list.find((a) => !/^[^\s@<>,;]+@[^\s@<>,;]+$/.test(a));
-  return wrong ? bad(`${JSON.stringify(wrong)} is not an email address`) : ok(list);
+  return wrong ? bad(`${JSON.stringify(clip(wrong))} is not an email address`) : ok(list);
 }
 
 /**
@@ -161,6 +165,8 @@ export function editDistance(a: string, b: string): number {
 }
 
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // The distance costs length x length: a huge word is no typo of anything.
+  if (word.length > 100) return undefined;
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {

@@ -262,3 +262,116 @@ t.test('--host takes a section name or a hostname', async (t) => {
   );
   t.throws(() => selectHosts(config!, ['c']), { message: /--host c: no such host section/ });
 });
+
+t.test('one mistake is one issue, never a cascade (found by test/e2e/badinput.test.ts)', async (t) => {
+  const TWO = `${BASE}[a]\n[b]\n`;
+  const cases: { name: string; text: string; want: RegExp }[] = [
+    {
+      name: 'bad value of a required key in [default] (was: also "is required" per host)',
+      text: TWO.replace('backup_dir = /backup', 'backup_dir = backups'),
+      want: /^f\.conf:4 \[default\] backup_dir = "backups": must be an absolute path$/,
+    },
+    {
+      name: 'empty required key in [default]',
+      text: TWO.replace('mysql_user = u', 'mysql_user ='),
+      want: /^f\.conf:2 \[default\] mysql_user: must not be empty$/,
+    },
+    {
+      name: 'misspelt required key',
+      text: TWO.replace('mysql_user = u', 'mysql_usr = u'),
+      want: /^f\.conf:2 \[default\] mysql_usr: unknown key \(did you mean mysql_user\?\)$/,
+    },
+    {
+      name: 'password line without "=" (was: the password printed, and "is required")',
+      text: TWO.replace('mysql_password = p', 'mysql_password hunter2'),
+      want: /^f\.conf:3 \[default\]: expected "key = value", got a mysql_password line$/,
+    },
+    {
+      name: 'indented password line',
+      text: TWO.replace('mysql_password = p', '  mysql_password = hunter2'),
+      want: /^f\.conf:3 \[default\]: unexpected indented line a mysql_password line$/,
+    },
+    {
+      name: 'duplicate section (was: also "is also the hostname of")',
+      text: `${TWO}[a]\ncompress = gzip\n`,
+      want: /^f\.conf:7 \[a\]: section appears twice \(first on line 5\)$/,
+    },
+    {
+      name: '[DEFAULT] after [default] (was: a host named DEFAULT)',
+      text: `${TWO}[DEFAULT]\ncompress = gzip\n`,
+      want: /^f\.conf:7 \[DEFAULT\]: section appears twice/,
+    },
+    {
+      name: 'control character (was: accepted into a string value)',
+      text: TWO.replace('mysql_user = u', 'mysql_user = u\x1b[31m'),
+      want: /^f\.conf:2 \[default\]: contains a control character \(U\+001B\)$/,
+    },
+    {
+      name: 'control character in a password line: not shown',
+      text: TWO.replace('mysql_password = p', 'mysql_password = hunter2\x01'),
+      want: /^f\.conf:3 \[default\]: contains a control character \(U\+0001\)$/,
+    },
+    {
+      name: 'CR inside a line',
+      text: TWO.replace('mysql_user = u', 'mysql_user = u\rx'),
+      want: /control character \(U\+000D\)/,
+    },
+    {
+      name: 'NUL byte: one issue for the file (was: one per line, or accepted)',
+      text: `${TWO}\0\0\0\nmore = 1\n\0\n`,
+      want: /^f\.conf:7: contains NUL bytes: not a text file/,
+    },
+    {
+      name: 'push with a "-" user in backup_manager_host (read by ssh as an option)',
+      text: `${TWO}[c]\ntransfer = push\nbackup_manager_host = -oX@m.example\n`,
+      want: /backup_manager_host = "-oX@m\.example": must be \[user@\]host\[:port\]$/,
+    },
+    {
+      name: 'a huge value is shortened in the message',
+      text: TWO.replace('[a]', `[a]\nretain_days = ${'9'.repeat(200_000)}`),
+      want: /^f\.conf:6 \[a\] retain_days = "9{120}\.\.\. \(200000 characters\)": is too large$/,
+    },
+  ];
+  for (const c of cases) {
+    const r = parseConfig(c.text, 'f.conf');
+    t.equal(r.config, undefined, `${c.name}: rejected`);
+    const lines = r.issues.map((i) => new ConfigError([i]).message);
+    t.equal(lines.length, 1, `${c.name}: one issue (${lines.join(' | ').slice(0, 300)})`);
+    t.match(lines[0], c.want, c.name);
+    t.notMatch(lines.join('\n'), /hunter2/, `${c.name}: no password`);
+  }
+});
+
+t.test('a huge unknown key is reported fast (no edit distance over a megabyte)', async (t) => {
+  const t0 = Date.now();
+  const r = parseConfig(`${BASE}${'k'.repeat(1_000_000)} = 1\n[h]\n`, 'f.conf');
+  t.ok(Date.now() - t0 < 2000, 'under 2 s');
+  t.equal(r.issues.length, 1);
+  t.match(r.issues[0]?.message, /^unknown key$/);
+});
+
+t.test('byte order mark, CRLF and old Mac line ends load; bytes that are not UTF-8 do not', async (t) => {
+  const text = `${BASE}[h]\n`;
+  t.ok(parseConfig(`\uFEFF${text}`, 'f.conf').config, 'BOM');
+  t.ok(parseConfig(text.replaceAll('\n', '\r\n'), 'f.conf').config, 'CRLF');
+  t.ok(parseConfig(text.replaceAll('\n', '\r'), 'f.conf').config, 'CR only');
+  const dir = mkdtempSync(join(tmpdir(), 'xbcfg-'));
+  const f = join(dir, 'latin1.conf');
+  writeFileSync(f, Buffer.from(`${BASE}[h]\nmysql_user = j\xf6rg\n`, 'latin1'), { mode: 0o600 });
+  const e = (() => {
+    try {
+      loadConfig(f);
+    } catch (err) {
+      return err as ConfigError;
+    }
+  })();
+  t.equal(e?.issues.length, 1, 'one issue');
+  t.match(e?.message, /latin1\.conf:6 \[h\]: is not valid UTF-8 \(save the file as UTF-8\)$/);
+  const u16 = join(dir, 'utf16.conf');
+  writeFileSync(u16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${BASE}[h]\n`, 'utf16le')]), {
+    mode: 0o600,
+  });
+  t.throws(() => loadConfig(u16), {
+    message: /^[^\n]*utf16\.conf:1: contains NUL bytes: not a text file[^\n]*$/,
+  });
+});
