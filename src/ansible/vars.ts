@@ -15,7 +15,16 @@ export function renderExtraVars(vars: Record<string, unknown>): string {
       for (const item of seq.items) if (isScalar(item) && typeof item.value === 'string') tagUnsafe(item);
     },
   });
-  return '---\n' + doc.toString({ lineWidth: 0 });
+  // The yaml package writes DEL, C1 controls (NEL among them) and U+FFFE/U+FFFF raw inside double
+  // quotes; PyYAML rejects them or reads NEL as a line break. Every string is double-quoted, so
+  // escape them there.
+  return (
+    '---\n' +
+    doc.toString({ lineWidth: 0 }).replace(/[\u007f-\u009f\ufffe\uffff]/g, (c) => {
+      const code = c.charCodeAt(0);
+      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+    })
+  );
 }
 
 function tagUnsafe(s: Scalar): void {
