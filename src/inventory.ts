@@ -71,6 +71,18 @@ function splitSshArgs(s: string): string[] {
   return r.ok ? r.value : s.split(/\s+/).filter((x) => x !== '');
 }
 
+/**
+ * The -i arguments for an inventory. Like Ansible's own $ANSIBLE_INVENTORY, a comma-separated
+ * list of existing paths is several sources (one -i each); anything else with a comma is a host
+ * list ("h1,h2,") and stays one -i.
+ */
+export function inventoryArgs(inv: string, exists: (p: string) => boolean = existsSync): string[] {
+  const parts = inv.split(',').filter((p) => p !== '');
+  if (inv.includes(',') && parts.length > 0 && parts.every((p) => exists(p)))
+    return parts.flatMap((p) => ['-i', p]);
+  return ['-i', inv];
+}
+
 export async function loadInventory(
   path: string,
   ansibleInventoryBin = 'ansible-inventory',
@@ -82,7 +94,7 @@ export async function loadInventory(
     );
   }
   try {
-    const r = await run(ansibleInventoryBin, ['-i', path, '--list'], {
+    const r = await run(ansibleInventoryBin, [...inventoryArgs(path), '--list'], {
       timeoutMs: 120_000,
       env: { ANSIBLE_INVENTORY_UNPARSED_FAILED: 'true', ANSIBLE_NOCOLOR: '1' },
       label: 'ansible-inventory',

@@ -9,6 +9,7 @@ import { parseEvents, type PlaybookOutcome } from './events.js';
 import { renderExtraVars } from './vars.js';
 import { run } from '../util/proc.js';
 import { runTmp } from '../util/runtmp.js';
+import { inventoryArgs } from '../inventory.js';
 
 export interface PlaybookRun {
   playbook: string;
@@ -33,7 +34,7 @@ export interface PlaybookResult extends PlaybookOutcome {
 export function playbookArgv(r: PlaybookRun, varsFile: string): string[] {
   // An empty --limit means "every host" to Ansible: never run a playbook on hosts nobody chose.
   if (r.limit.length === 0) throw new Error('playbookArgv: no host to run on');
-  const argv = ['-i', r.inventory, '--limit', r.limit.join(','), '-e', `@${varsFile}`];
+  const argv = [...inventoryArgs(r.inventory), '--limit', r.limit.join(','), '-e', `@${varsFile}`];
   if (r.remoteUser) argv.push('-u', r.remoteUser);
   argv.push(r.playbook);
   return argv;

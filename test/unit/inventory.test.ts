@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import {
+  inventoryArgs,
   inventoryPath,
   loadInventory,
   parseInventoryList,
@@ -413,9 +414,22 @@ t.test(
         else process.env.ANSIBLE_INVENTORY = saved;
       });
       const inv = await loadInventory(inventoryPath(undefined, undefined));
-      t.strictSame([...inv.hosts.keys()].sort(), ['x1', 'x2'], 'the hosts of both files', {
-        todo: 'bug: inventoryPath passes a multi-source $ANSIBLE_INVENTORY as one -i, read as host names',
-      });
+      t.strictSame([...inv.hosts.keys()].sort(), ['x1', 'x2'], 'the hosts of both files');
     });
   },
 );
+
+t.test('inventoryArgs: sources against host lists', async (t) => {
+  const files = new Set(['/etc/ansible/hosts', '/a.ini', '/b.yml']);
+  const exists = (p: string) => files.has(p);
+  const cases: [string, string[]][] = [
+    ['/etc/ansible/hosts', ['-i', '/etc/ansible/hosts']],
+    ['/a.ini,/b.yml', ['-i', '/a.ini', '-i', '/b.yml']],
+    ['/a.ini,/b.yml,', ['-i', '/a.ini', '-i', '/b.yml']],
+    ['db1,db2,', ['-i', 'db1,db2,']],
+    ['db1,', ['-i', 'db1,']],
+    ['/a.ini,db2', ['-i', '/a.ini,db2']],
+    ['/missing.ini', ['-i', '/missing.ini']],
+  ];
+  for (const [inv, argv] of cases) t.strictSame(inventoryArgs(inv, exists), argv, inv);
+});
