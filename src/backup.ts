@@ -30,6 +30,7 @@ import { credentialsFileContent } from './engine/credentials.js';
 import { hostSettings } from './setup.js';
 import { runTmp } from './util/runtmp.js';
 import {
+  dropInstallKey,
   helperSha256,
   installKey,
   readInstallKey,
@@ -147,7 +148,10 @@ async function transfer(
 ): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
   const tmpDir = join(root, 'tmp', id);
   const credentialsSrc = join(runTmp(), `credentials-${h.name}.cnf`);
-  if (install.install) writeFileSync(credentialsSrc, credentialsFileContent(h), { mode: 0o600 });
+  if (install.install) {
+    dropInstallKey(root);
+    writeFileSync(credentialsSrc, credentialsFileContent(h), { mode: 0o600 });
+  }
   const started = new Date();
   const t0 = Date.now();
   const remoteUser = inventory.hosts.get(h.hostname)?.user ? undefined : h.sshUser;
@@ -215,6 +219,7 @@ async function transfer(
         );
       const reinstall =
         REINSTALL_CODES.has(o.failed.rc ?? -1) ||
+        /Access denied for user/.test(toolLog) ||
         (o.failed.task === PUSH_TASK && /No such file or directory/.test(o.failed.msg ?? ''));
       throw new HostFailure(
         `the backup stream failed (exit code ${o.failed.rc ?? '?'}): ${toolError(toolLog || o.failed.stderr || o.failed.msg)}`,

@@ -6,14 +6,15 @@
  * the next try (see backup.ts).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from './config/load.js';
 import { credentialsFileContent } from './engine/credentials.js';
 import { writeFileAtomic } from './catalog/store.js';
 
 /** Exit codes of a transfer that a reinstall can fix: helper outdated (90), credentials file
- * missing (91), helper not executable (126) or not found (127). */
+ * missing (91), helper not executable (126) or not found (127). An "Access denied" of the tool
+ * (a credentials file changed on the host) is retried the same way. */
 export const REINSTALL_CODES: ReadonlySet<number> = new Set([90, 91, 126, 127]);
 
 export function helperSha256(playbooks: string): string {
@@ -46,6 +47,11 @@ export function readInstallKey(root: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Before an install: whatever happens next, the host no longer holds what the record says. */
+export function dropInstallKey(root: string): void {
+  rmSync(join(root, FILE), { force: true });
 }
 
 export function writeInstallKey(root: string, key: string): void {
