@@ -43,7 +43,9 @@ export function playbookArgv(r: PlaybookRun, varsFile: string): string[] {
 export function ansibleEnv(dir: string): Record<string, string> {
   return {
     ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.jsonl',
-    ANSIBLE_CALLBACKS_ENABLED: '',
+    // Only our stdout callback: none from the user's ansible.cfg. (An empty value makes Ansible warn
+    // "Skipping callback plugin ''" on stderr, which would end up in error messages.)
+    ANSIBLE_CALLBACKS_ENABLED: 'ansible.posix.jsonl',
     ANSIBLE_LOAD_CALLBACK_PLUGINS: '1',
     ANSIBLE_NOCOLOR: '1',
     ANSIBLE_FORCE_COLOR: '0',
