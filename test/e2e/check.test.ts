@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sandbox, sandboxDir, sandboxUp, sql, testConfig, xbMgr } from './sandbox.js';
+import { sandbox, sandboxDir, sandboxUp, sb2Re, sql, testConfig, xbMgr } from './sandbox.js';
 
 interface Line {
   host: string;
@@ -43,7 +43,10 @@ t.test('check: two sandbox hosts are all OK (one named by IP, on port 2202)', as
       );
     }
   }
-  t.match(lines.find((l) => l.host === 'sb2' && l.check === 'inventory')?.detail, /127\.0\.1\.2:2202/);
+  t.match(
+    lines.find((l) => l.host === 'sb2' && l.check === 'inventory')?.detail,
+    new RegExp(`${sb2Re}:2202`),
+  );
   // The helper and credentials file are installed with the right modes.
   t.ok(existsSync(join(sandboxDir, 'hosts/sb1/bin/backup_local')));
   // The backup password is full of shell and Jinja syntax; none of it ran.
@@ -64,7 +67,7 @@ t.test("check: a stopped sshd fails exactly that host's ssh check", async (t) =>
   t.same(failed(lines), ['sb2 ssh']);
   t.match(
     lines.find((l) => l.host === 'sb2' && l.check === 'ssh')?.detail,
-    /cannot reach 127\.0\.1\.2 over ssh: .*(refused|closed)/i,
+    new RegExp(`cannot reach ${sb2Re} over ssh: .*(refused|closed)`, 'i'),
   );
   t.ok(
     lines.some((l) => l.host === 'sb1' && l.check === 'privileges' && l.ok),

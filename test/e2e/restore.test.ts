@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { sandbox, sandboxDir, sandboxUp, sb2Address, sql, testConfig, xbMgr } from './sandbox.js';
+import { sandbox, sandboxDir, sandboxUp, sb2Address, sb2Re, sql, testConfig, xbMgr } from './sandbox.js';
 import { FINGERPRINT_SQL, sourceFingerprint, startOnDir } from './restore-helpers.js';
 
 sandboxUp(2);
@@ -190,7 +190,7 @@ t.test(
 
     let r = await xbMgr(['--config', file, 'restore', '--host', 'sb1', '--to-host', sb2Address]);
     t.equal(r.exitCode, 2, 'a configured backup source needs --force');
-    t.match(r.stderr, /127\.0\.1\.2 is a configured backup source \(\[sb2\]\).*add --force/);
+    t.match(r.stderr, new RegExp(`${sb2Re} is a configured backup source \\(\\[sb2\\]\\).*add --force`));
 
     // A corrupted ready file: refused before the server is stopped; sb2 keeps running on its data.
     const readyFile = join(dir, 'backups/sb1/ready', `${inc.id}.tar.zst`);
@@ -200,7 +200,7 @@ t.test(
     t.equal(r.exitCode, 1);
     t.match(
       r.stderr,
-      /restore onto 127\.0\.1\.2 failed: .*sha256 mismatch.*the server runs on its old data/s,
+      new RegExp(`restore onto ${sb2Re} failed: .*sha256 mismatch.*the server runs on its old data`, 's'),
     );
     t.equal(sql('sb2', 'SELECT x FROM shop.marker'), '2', 'sb2 still runs on its old data');
     cpSync(`${readyFile}.good`, readyFile);

@@ -13,6 +13,8 @@ export const repo = fileURLToPath(new URL('../..', import.meta.url));
 export const sandboxDir = process.env.XB_SANDBOX_DIR ?? join(repo, '.sandbox');
 /** Host 2 is named by its IP address in the sandbox inventory. */
 export const sb2Address = `${process.env.XB_SANDBOX_NET ?? '127.0.1'}.2`;
+/** sb2Address as a regular expression source. */
+export const sb2Re = sb2Address.replaceAll('.', '\\.');
 const script = join(repo, 'scripts', 'sandbox');
 
 export function sandbox(...args: string[]): string {
