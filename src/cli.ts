@@ -42,13 +42,13 @@ function program(): Command {
     .option('--json', 'print one JSON document')
     .action(async (o: { host?: string[]; json?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
-      const { check, formatCheckLines } = await import('./commands/check.js');
+      const { check, checkExitCode, formatCheckLines } = await import('./commands/check.js');
       const lines = await check(ctx);
       const ok = lines.every((l) => l.ok);
       process.stdout.write(
         o.json ? JSON.stringify({ ok, checks: lines }, null, 2) + '\n' : formatCheckLines(lines) + '\n',
       );
-      process.exitCode = ok ? EXIT.ok : EXIT.hostFailed;
+      process.exitCode = checkExitCode(lines);
     });
 
   p.command('run')

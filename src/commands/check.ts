@@ -10,7 +10,7 @@ import { probeChecks, type CheckLine, type Probe } from '../checks.js';
 import { candidates, which, type Role } from '../engine/binaries.js';
 import { parseVersionOutput } from '../engine/versions.js';
 import { loadInventory, type Inventory } from '../inventory.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, EXIT } from '../errors.js';
 import { run } from '../util/proc.js';
 import { setupHosts } from '../setup.js';
 
@@ -161,6 +161,15 @@ export async function check(ctx: Context): Promise<CheckLine[]> {
     lines.push(backupDirCheck(h));
   }
   return lines;
+}
+
+/**
+ * Pure: the exit code of `check`. An inventory that cannot be used (missing, unparsable) is exit 2
+ * like for every other command (DESIGN.md: nothing was done); any other failed check is 1.
+ */
+export function checkExitCode(lines: readonly CheckLine[]): 0 | 1 | 2 {
+  if (lines.some((l) => l.host === MANAGER && l.check === 'inventory' && !l.ok)) return EXIT.usage;
+  return lines.every((l) => l.ok) ? EXIT.ok : EXIT.hostFailed;
 }
 
 export function formatCheckLines(lines: CheckLine[]): string {

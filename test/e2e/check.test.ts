@@ -131,7 +131,7 @@ t.test('bad config and unparsable inventory exit 2 with one clear line', async (
   const badInv = join(dir, 'broken.yml');
   (await import('node:fs')).writeFileSync(badInv, 'all: [unbalanced\n');
   const r2 = await xbMgr(['--config', good.file, '--inventory', badInv, 'check']);
-  t.equal(r2.exitCode, 1, 'check reports the inventory as a failed check');
+  t.equal(r2.exitCode, 2, 'an unusable inventory is exit 2 (nothing was done)');
   t.match(r2.stdout, /inventory\s+FAILED\s+inventory .*broken\.yml cannot be parsed/);
   const q = testConfig(['compress = qpress']);
   const rq = await xbMgr(['--config', q.file, 'check']);

@@ -422,3 +422,24 @@ t.test('a missing remote_tool_path: no version verdict from another binary', asy
     'no passing tool version line for /usr/bin/mariabackup',
   );
 });
+
+t.test('checkExitCode: 2 for an unusable inventory, 1 for any other failed check, else 0', async (t) => {
+  const { checkExitCode } = await import('../../src/commands/check.js');
+  const line = (host: string, check: string, ok: boolean) => ({ host, check, ok, detail: '' });
+  const cases: [string, ReturnType<typeof line>[], number][] = [
+    ['all ok', [line('manager', 'inventory', true), line('db1', 'ssh', true)], 0],
+    ['a host failed', [line('manager', 'inventory', true), line('db1', 'ssh', false)], 1],
+    [
+      'a host missing from the inventory',
+      [line('manager', 'inventory', true), line('db1', 'inventory', false)],
+      1,
+    ],
+    ['the inventory is unusable', [line('manager', 'inventory', false), line('manager', 'zstd', true)], 2],
+    [
+      'unusable inventory and a failed tool',
+      [line('manager', 'inventory', false), line('manager', 'zstd', false)],
+      2,
+    ],
+  ];
+  for (const [what, lines, want] of cases) t.equal(checkExitCode(lines), want, what);
+});
