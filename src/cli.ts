@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** Command-line entry: parses argv, runs one command, maps errors to the exit codes of DESIGN.md. */
+/** Command-line entry: parses argv, runs one command, maps errors to the exit codes of docs/ARCHITECTURE.md. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';

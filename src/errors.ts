@@ -1,4 +1,4 @@
-/** Exit codes of the CLI contract (DESIGN.md). */
+/** Exit codes of the CLI contract (docs/ARCHITECTURE.md). */
 export const EXIT = { ok: 0, hostFailed: 1, usage: 2, locked: 75 } as const;
 
 /** Base of every error a user is meant to read: one line, no stack trace, an exit code. */

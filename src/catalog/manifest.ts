@@ -1,4 +1,4 @@
-/** manifest.json of a stored backup (DESIGN.md, catalog). */
+/** manifest.json of a stored backup (docs/ARCHITECTURE.md, catalog). */
 
 export type BackupType = 'full' | 'incremental';
 

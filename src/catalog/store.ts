@@ -1,5 +1,5 @@
 /**
- * The on-disk catalog of one host (DESIGN.md): full/, incremental/, ready/, prepare/, tmp/, trash/.
+ * The on-disk catalog of one host (docs/ARCHITECTURE.md): full/, incremental/, ready/, prepare/, tmp/, trash/.
  * A directory in full/ or incremental/ is always a complete backup: it is written in tmp/ with its
  * manifest and renamed into place as the last step.
  */
@@ -77,6 +77,11 @@ function fsyncDir(dir: string): void {
 }
 
 /** Write a file atomically: temporary name, fsync, rename, fsync of the directory. */
+/** The stream file of a stored backup. */
+export function catalogFile(root: string, m: Pick<Manifest, 'type' | 'id' | 'file'>): string {
+  return join(backupPath(root, m), m.file);
+}
+
 export function writeFileAtomic(path: string, content: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);

@@ -165,7 +165,7 @@ export async function check(ctx: Context): Promise<CheckLine[]> {
 
 /**
  * Pure: the exit code of `check`. An inventory that cannot be used (missing, unparsable) is exit 2
- * like for every other command (DESIGN.md: nothing was done); any other failed check is 1.
+ * like for every other command (docs/ARCHITECTURE.md: nothing was done); any other failed check is 1.
  */
 export function checkExitCode(lines: readonly CheckLine[]): 0 | 1 | 2 {
   if (lines.some((l) => l.host === MANAGER && l.check === 'inventory' && !l.ok)) return EXIT.usage;

@@ -17,7 +17,9 @@ import type { Manifest } from '../catalog/manifest.js';
 import { UsageError, XbError, errorMessage } from '../errors.js';
 import { which } from '../engine/binaries.js';
 import { decompressor } from '../ready/commands.js';
-import { extract, prepare, sha256File, type ReadyInfo } from '../ready/make.js';
+import type { ReadyInfo } from '../ready/make.js';
+import { applyChain, decompressorBin, sha256File, USE_MEMORY } from '../ready/apply.js';
+import { ChecksumMismatch, isNoSpace } from '../ready/failure.js';
 import { pipeline } from '../util/proc.js';
 import { backupId } from '../time.js';
 import { writeFileSync } from 'node:fs';
@@ -63,11 +65,7 @@ async function unpackReady(root: string, info: ReadyInfo, stage: string, timeout
   const file = join(root, 'ready', info.file);
   const hash = createHash('sha256');
   const stages = [];
-  const d = decompressor(
-    info.compress,
-    which(info.compress === 'zstd' ? ['zstd'] : info.compress === 'gzip' ? ['pigz', 'gzip'] : ['qpress']) ??
-      info.compress,
-  );
+  const d = decompressor(info.compress, decompressorBin(info.compress));
   if (d) stages.push({ cmd: d.cmd, args: d.args });
   stages.push({ cmd: which(['tar']) ?? 'tar', args: ['-C', stage, '-xf', '-'] });
   let got: string;
@@ -79,33 +77,21 @@ async function unpackReady(root: string, info: ReadyInfo, stage: string, timeout
     got = await sha256File(file);
     if (got === info.sha256) throw e;
   }
-  if (got !== info.sha256) {
-    throw new XbError(
-      `sha256 mismatch: ready/${info.file} is corrupted (expected ${info.sha256}, read ${got}); nothing was restored`,
-    );
-  }
+  if (got !== info.sha256) throw new ChecksumMismatch(`ready/${info.file}`, info.sha256, got);
 }
 
+/** `--backup ID`: the whole chain prepared from the stored streams, the last step final. */
 async function prepareChain(h: HostConfig, root: string, id: string, stage: string): Promise<Manifest> {
   const { backups } = readCatalog(root);
   const leaf = backups.find((b) => b.id === id);
   if (!leaf) throw new XbError(`no backup ${id} in ${root} (see xb-mgr list)`);
   const chain = chainOf(leaf, byIdMap(backups));
   if (chain.broken) throw new XbError(`cannot restore ${id}: ${chain.broken}`);
-  for (const m of chain.backups) {
-    if (m.type === 'full') {
-      await extract(h, root, m, stage);
-      await prepare(h, stage, undefined, m);
-    } else {
-      const inc = `${stage}.inc-${m.id}`;
-      try {
-        await extract(h, root, m, inc);
-        await prepare(h, stage, inc, m);
-      } finally {
-        rmSync(inc, { recursive: true, force: true });
-      }
-    }
-  }
+  await applyChain(h, root, chain.backups, stage, {
+    final: true,
+    incrementalDir: (m) => `${stage}.inc-${m.id}`,
+    useMemory: USE_MEMORY,
+  });
   return leaf;
 }
 
@@ -138,8 +124,12 @@ export async function restoreToDir(ctx: Context, o: RestoreOptions): Promise<Res
     }
   } catch (e) {
     rmSync(stage, { recursive: true, force: true });
-    if (e instanceof UsageError || /^sha256 mismatch/.test(errorMessage(e))) throw e;
-    throw new XbError(`restore failed: ${errorMessage(e)}; nothing was restored`);
+    if (e instanceof UsageError) throw e;
+    const why =
+      e instanceof ChecksumMismatch
+        ? e.message
+        : `restore failed: ${isNoSpace(e) ? `the disk is full (${errorMessage(e)})` : errorMessage(e)}`;
+    throw new XbError(`${why}; nothing was restored`);
   }
   let movedAside: string | undefined;
   if (nonEmpty) {

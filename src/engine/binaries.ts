@@ -2,6 +2,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
+import { engineFor } from './engine.js';
 
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
@@ -36,13 +37,13 @@ export function candidates(h: HostConfig, role: Role): string[] {
   const own = (v: string | undefined, names: string[]) => (v ? [v] : names);
   switch (role) {
     case 'tool':
-      return h.backupTool === 'mariabackup'
-        ? own(h.bins.mariabackup, ['mariabackup', 'mariadb-backup'])
-        : own(h.bins.xtrabackup, ['xtrabackup']);
+      return own(h.backupTool === 'mariabackup' ? h.bins.mariabackup : h.bins.xtrabackup, [
+        ...engineFor(h.backupTool).toolNames,
+      ]);
     case 'stream':
-      return h.backupTool === 'mariabackup'
-        ? own(h.bins.mbstream, ['mbstream'])
-        : own(h.bins.xbstream, ['xbstream']);
+      return own(h.backupTool === 'mariabackup' ? h.bins.mbstream : h.bins.xbstream, [
+        ...engineFor(h.backupTool).streamNames,
+      ]);
     case 'mysqld':
       return own(h.bins.mysqld, ['mariadbd', 'mysqld']);
     case 'mysqlcheck':
@@ -50,15 +51,20 @@ export function candidates(h: HostConfig, role: Role): string[] {
     case 'mysqladmin':
       return own(h.bins.mysqladmin, ['mariadb-admin', 'mysqladmin']);
     case 'compressor':
-      switch (h.compress) {
-        case 'zstd':
-          return ['zstd'];
-        case 'gzip':
-          return ['pigz', 'gzip'];
-        case 'qpress':
-          return ['qpress'];
-        case 'none':
-          return [];
-      }
+      return compressorNames(h.compress);
+  }
+}
+
+/** Binaries that (de)compress a format, best first. */
+export function compressorNames(c: HostConfig['compress']): string[] {
+  switch (c) {
+    case 'zstd':
+      return ['zstd'];
+    case 'gzip':
+      return ['pigz', 'gzip'];
+    case 'qpress':
+      return ['qpress'];
+    case 'none':
+      return [];
   }
 }

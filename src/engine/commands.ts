@@ -1,54 +1,19 @@
 /**
- * Pure command-line builders for the backup tools (exact argv, table-tested, in the manner of
- * antfu's ni). mariabackup (MariaDB) runs end to end here; xtrabackup (Percona XtraBackup 8.x) is
- * built by the same functions but not exercised end to end on these machines.
+ * Pure command-line builders of the transfer (exact argv, table-tested, in the manner of antfu's
+ * ni): stream compression and file names. What differs between the backup tools is in engine.ts.
  */
 import type { HostConfig } from '../config/load.js';
+import { engineFor, type BackupArgs as EngineBackupArgs, type Tool } from './engine.js';
 
-export type Tool = HostConfig['backupTool'];
+export type { Tool } from './engine.js';
 
-export interface BackupArgs {
+export interface BackupArgs extends EngineBackupArgs {
   tool: Tool;
-  parallel: number;
-  incrementalLsn?: number;
-  throttle: number;
-  slaveInfo: boolean;
 }
 
-/**
- * Arguments of the backup tool on the DB host, without --defaults-extra-file (which must come
- * first and is added by the helper) and without --target-dir/--extra-lsndir (a temporary directory
- * the helper makes there).
- */
+/** Arguments of the backup tool on the DB host (see Engine.backupArgs). */
 export function backupToolArgs(a: BackupArgs): string[] {
-  const argv = ['--backup', '--stream=xbstream', `--parallel=${a.parallel}`];
-  if (a.incrementalLsn !== undefined) argv.push(`--incremental-lsn=${a.incrementalLsn}`);
-  if (a.throttle > 0) argv.push(`--throttle=${a.throttle}`);
-  if (a.slaveInfo) argv.push('--slave-info');
-  return argv;
-}
-
-/** Extract a stream into a directory: `mbstream -x -p N -C DIR` (stdin is the stream). */
-export function extractArgs(tool: Tool, dir: string, parallel: number): string[] {
-  void tool; // mbstream and xbstream take the same flags
-  return ['-x', '-p', String(parallel), '-C', dir];
-}
-
-export interface PrepareArgs {
-  tool: Tool;
-  targetDir: string;
-  incrementalDir?: string;
-  /** xtrabackup needs --apply-log-only on every step but the last; mariabackup 10.11 has no such step. */
-  lastStep: boolean;
-  useMemory?: string;
-}
-
-export function prepareArgs(a: PrepareArgs): string[] {
-  const argv = ['--prepare', `--target-dir=${a.targetDir}`];
-  if (a.incrementalDir) argv.push(`--incremental-dir=${a.incrementalDir}`);
-  if (a.tool === 'xtrabackup' && !a.lastStep) argv.push('--apply-log-only');
-  if (a.useMemory) argv.push(`--use-memory=${a.useMemory}`);
-  return argv;
+  return engineFor(a.tool).backupArgs(a);
 }
 
 /** Compressor argv for a stream (stdin -> stdout). */

@@ -1,5 +1,6 @@
 /** Pure decisions about tool and server versions and the backup user's privileges. */
 import type { HostConfig } from '../config/load.js';
+import { engineFor } from './engine.js';
 
 /** "10.11.19-MariaDB-0+deb12u1-log" -> "10.11"; "8.0.35-27" -> "8.0". */
 export function majorVersion(v: string | undefined | null): string | undefined {
@@ -21,14 +22,7 @@ export function requiredPrivileges(
   tool: HostConfig['backupTool'],
   opts: { logBin: boolean; slaveInfo: boolean },
 ): string[] {
-  if (tool === 'xtrabackup') {
-    const p = ['RELOAD', 'PROCESS', 'LOCK TABLES', 'REPLICATION CLIENT', 'BACKUP_ADMIN'];
-    return p;
-  }
-  const p = ['RELOAD', 'PROCESS'];
-  if (opts.logBin) p.push('BINLOG MONITOR');
-  if (opts.slaveInfo) p.push('SLAVE MONITOR');
-  return p;
+  return engineFor(tool).requiredPrivileges(opts);
 }
 
 const ALIASES: Record<string, string[]> = {

@@ -4,31 +4,20 @@
  * temporary mysqld and mysqlcheck, and compress that verified copy into ready/<id>.tar.zst.
  */
 import { createHash } from 'node:crypto';
-import {
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statfsSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
-import { backupPath, writeFileAtomic } from '../catalog/store.js';
+import { writeFileAtomic } from '../catalog/store.js';
 import { byIdMap, chainOf } from '../catalog/chain.js';
-import { candidates, which, type Role } from '../engine/binaries.js';
-import { extractArgs, prepareArgs } from '../engine/commands.js';
-import { errorMessage, XbError } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import type { Log } from '../report/log.js';
 import { pipeline, run, startDaemon, tail } from '../util/proc.js';
 import { dirBytes } from '../util/size.js';
 import { runTmp } from '../util/runtmp.js';
+import { applyChain, finalize, managerBin as bin, needsFinalize, USE_MEMORY } from './apply.js';
 import { baseDir, dropBaseRecord, planApply, readBaseRecord, writeBaseRecord } from './base.js';
 import {
-  decompressor,
   mysqlcheckArgs,
   mysqldArgs,
   pingArgs,
@@ -37,8 +26,12 @@ import {
   shutdownArgs,
   tarCreateArgs,
 } from './commands.js';
+import { isNoSpace, ReadyFailure } from './failure.js';
 import { parseMysqlcheck } from './mysqlcheck.js';
+import { serverLogProblems } from './server-log.js';
 import { faultPoint } from '../util/fault.js';
+
+export { ReadyFailure } from './failure.js';
 
 export interface ReadyInfo {
   id: string;
@@ -57,139 +50,9 @@ export interface ReadyInfo {
   created_at: string;
 }
 
-/** Why the ready step failed and what to keep for inspection. */
-export class ReadyFailure extends XbError {
-  constructor(
-    message: string,
-    readonly stage: 'space' | 'prepare' | 'verify' | 'compress',
-    /** Working directory worth keeping as failed-<id>. */
-    readonly workDir?: string,
-    /** The backup to mark unusable (the new one, or a stored one found corrupted). */
-    readonly unusable?: Manifest,
-    readonly details?: string,
-  ) {
-    super(message);
-  }
-}
-
-const USE_MEMORY = '1G';
-
-function bin(h: HostConfig, role: Role | 'tar' | 'cp'): string {
-  const names = role === 'tar' ? ['tar'] : role === 'cp' ? ['cp'] : candidates(h, role);
-  const found = which(names);
-  if (!found)
-    throw new ReadyFailure(
-      `${names.join(' or ')} not found on the manager host (needed for the ready backup)`,
-      'prepare',
-    );
-  return found;
-}
-
 function freeBytes(dir: string): number {
   const s = statfsSync(dir);
   return s.bavail * s.bsize;
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Extract a stored stream into dir, checking its sha256 in the same read. */
-export async function extract(h: HostConfig, root: string, m: Manifest, dir: string): Promise<void> {
-  const file = join(backupPath(root, m), m.file);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const hash = createHash('sha256');
-  const stages = [];
-  if (m.compress !== 'none') {
-    const d = decompressor(
-      m.compress,
-      which(m.compress === 'zstd' ? ['zstd'] : ['pigz', 'gzip']) ?? m.compress,
-    );
-    stages.push({ cmd: d!.cmd, args: d!.args, label: `${d!.cmd.split('/').pop()} -d` });
-  }
-  stages.push({
-    cmd: bin(h, 'stream'),
-    args: extractArgs(h.backupTool, dir, h.parallel),
-    label: 'mbstream -x',
-  });
-  let got: string;
-  try {
-    await pipeline(stages, {
-      inputFile: file,
-      onInput: (c) => hash.update(c),
-      timeoutMs: h.timeouts.prepare * 1000,
-    });
-    got = hash.digest('hex');
-  } catch (e) {
-    // The decompressor may notice a corruption first; the checksum says what is wrong.
-    got = await sha256File(file);
-    if (got === m.sha256) {
-      // A full disk is not the backup's fault: do not mark it unusable.
-      const why = errorMessage(e) + ((e as { stderrTail?: string }).stderrTail ?? '');
-      rmSync(dir, { recursive: true, force: true });
-      throw /No space left on device|ENOSPC/i.test(why)
-        ? new ReadyFailure(
-            `extracting ${m.type}/${m.id} failed: the disk is full (${errorMessage(e)})`,
-            'space',
-          )
-        : new ReadyFailure(
-            `extracting ${m.type}/${m.id} failed: ${errorMessage(e)}`,
-            'prepare',
-            undefined,
-            m,
-          );
-    }
-  }
-  if (got !== m.sha256) {
-    throw new ReadyFailure(
-      `sha256 mismatch: ${m.type}/${m.id}/${m.file} is corrupted (expected ${m.sha256}, read ${got}); it was not applied`,
-      'prepare',
-      undefined,
-      m,
-    );
-  }
-}
-
-export async function prepare(
-  h: HostConfig,
-  target: string,
-  incremental: string | undefined,
-  m: Manifest,
-): Promise<void> {
-  const args = prepareArgs({
-    tool: h.backupTool,
-    targetDir: target,
-    incrementalDir: incremental,
-    // xtrabackup keeps the base "log-only" and finishes the prepare on the verify copy.
-    lastStep: h.backupTool === 'mariabackup',
-    useMemory: USE_MEMORY,
-  });
-  const r = await run(bin(h, 'tool'), args, {
-    timeoutMs: h.timeouts.prepare * 1000,
-    reject: false,
-    label: 'prepare',
-  });
-  if (r.exitCode !== 0 || r.timedOut || !/completed OK!\s*$/.test(r.stderr.trimEnd())) {
-    if (/No space left on device|errno 28\b/i.test(r.stderr)) {
-      throw new ReadyFailure(
-        `prepare of ${m.type}/${m.id} failed: the disk is full`,
-        'space',
-        undefined,
-        undefined,
-        tail(r.stderr, 30),
-      );
-    }
-    throw new ReadyFailure(
-      `prepare of ${m.type}/${m.id} failed${r.timedOut ? ' (timeout_prepare)' : ` (exit code ${r.exitCode})`}: ${tail(r.stderr, 3)}`,
-      'prepare',
-      target,
-      m,
-      tail(r.stderr, 30),
-    );
-  }
 }
 
 async function sleep(ms: number): Promise<void> {
@@ -205,10 +68,10 @@ async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Prom
   const paths = { datadir: dir, socket, pidFile: join(runTmp(), `${h.name}.pid`), errorLog };
   const asRoot = process.getuid?.() === 0;
   // mysqld sets its own umask (0660 files) unless told otherwise: keep the copy private.
-  const mysqld = await startDaemon(bin(h, 'mysqld'), mysqldArgs(paths, { asRoot }), {
-    ...process.env,
-    UMASK: '0600',
-    UMASK_DIR: '0700',
+  const mysqld = startDaemon(bin(h, 'mysqld'), mysqldArgs(paths, { asRoot }), {
+    timeoutMs: (h.timeouts.verify + 180) * 1000,
+    env: { UMASK: '0600', UMASK_DIR: '0700' },
+    label: 'mysqld',
   });
   const admin = bin(h, 'mysqladmin');
   const errTail = () => (existsSync(errorLog) ? tail(readFileSync(errorLog, 'utf8'), 15) : '(no error log)');
@@ -249,21 +112,11 @@ async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Prom
     if (!stopped) throw fail('the temporary mysqld did not stop in time');
     if (stopped.exitCode !== 0)
       throw fail(`the temporary mysqld exited with code ${stopped.exitCode ?? stopped.signal} at shutdown`);
-    if (
-      /\[ERROR\]|Assertion|signal \d+|crash/i.test(existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '')
-    ) {
-      throw fail('the temporary mysqld logged errors');
-    }
+    const problems = serverLogProblems(existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '');
+    if (problems.length > 0) throw fail(`the temporary mysqld logged errors: ${problems[0]}`);
     return { tables: parsed.tables };
   } finally {
-    if (mysqld.isRunning()) {
-      try {
-        process.kill(-mysqld.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-      await mysqld.exited;
-    }
+    await mysqld.kill();
   }
 }
 
@@ -321,22 +174,14 @@ export async function makeReady(
   } else {
     dropBaseRecord(root);
   }
-  for (const m of plan.apply) {
-    if (m.type === 'full') {
-      await timed('extract', () => extract(h, root, m, base), { backup: m.id, bytes: m.bytes });
-      await faultPoint('extract');
-      await timed('prepare', () => prepare(h, base, undefined, m), { backup: m.id });
-    } else {
-      const inc = join(prep, `inc-${m.id}`);
-      await timed('extract', () => extract(h, root, m, inc), { backup: m.id, bytes: m.bytes });
-      await faultPoint('extract');
-      try {
-        await timed('apply', () => prepare(h, base, inc, m), { backup: m.id });
-      } finally {
-        rmSync(inc, { recursive: true, force: true });
-      }
-    }
-  }
+  await applyChain(
+    h,
+    root,
+    plan.apply,
+    base,
+    { final: false, incrementalDir: (m) => join(prep, `inc-${m.id}`), useMemory: USE_MEMORY },
+    { timed },
+  );
   await faultPoint('prepare');
   writeBaseRecord(root, {
     last_applied: leaf.id,
@@ -349,12 +194,22 @@ export async function makeReady(
     if (n.startsWith('verify-')) rmSync(join(prep, n), { recursive: true, force: true });
   const copy = join(prep, `verify-${leaf.id}`);
   await timed('copy', async () => {
-    await run(bin(h, 'cp'), ['-a', '--reflink=auto', base, copy], { timeoutMs: h.timeouts.prepare * 1000 });
+    try {
+      await run(bin(h, 'cp'), ['-a', '--reflink=auto', base, copy], { timeoutMs: h.timeouts.prepare * 1000 });
+    } catch (e) {
+      if (isNoSpace(e)) {
+        rmSync(copy, { recursive: true, force: true });
+        throw new ReadyFailure(`copying the prepared base for the verify failed: the disk is full`, 'space');
+      }
+      throw new ReadyFailure(
+        `copying the prepared base for the verify failed: ${errorMessage(e)}`,
+        'prepare',
+        copy,
+      );
+    }
   });
-  if (h.backupTool === 'xtrabackup') {
-    const args = prepareArgs({ tool: 'xtrabackup', targetDir: copy, lastStep: true, useMemory: USE_MEMORY });
-    await timed('prepare', () => run(bin(h, 'tool'), args, { timeoutMs: h.timeouts.prepare * 1000 }));
-  }
+  // The base stays applicable; the copy is made startable (XtraBackup's final prepare).
+  if (needsFinalize(h)) await timed('prepare', () => finalize(h, copy, leaf), { backup: leaf.id });
   const checked = await timed('verify', () => verify(h, copy, leaf.id, leaf));
   rmSync(`${copy}.err`, { force: true });
 
@@ -384,7 +239,10 @@ export async function makeReady(
       });
     } catch (e) {
       rmSync(tmpFile, { force: true });
-      throw new ReadyFailure(`compressing the ready backup failed: ${errorMessage(e)}`, 'compress');
+      throw new ReadyFailure(
+        `compressing the ready backup failed: ${isNoSpace(e) ? 'the disk is full' : errorMessage(e)}`,
+        isNoSpace(e) ? 'space' : 'compress',
+      );
     }
   });
   await faultPoint('compress');

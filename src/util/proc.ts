@@ -1,24 +1,39 @@
 /**
- * A small process API in the spirit of google/zx: argv arrays only (never a shell string), a
- * timeout on every child, the whole process group killed on timeout, output kept for errors.
+ * The one process API of xb-mgr, in the spirit of google/zx but small: argv arrays only (never a
+ * shell string), a timeout on every child, the whole process group killed on timeout and reaped
+ * at the end, output kept (bounded) for errors, and one error type (ProcessError: exit code,
+ * signal, timeout, stderr tail). Everything is built on node:child_process `spawn`, so that a
+ * pipeline can pass file descriptors from stage to stage without copying through this process.
+ *
  * Every child runs in its own process group so that a stop reaches what it started too
  * (ansible-playbook's ssh, a helper's pipeline), and only that.
  */
-import { execa, type Options } from 'execa';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream/promises';
 import { ProcessError } from '../errors.js';
+
+/** Largest output kept per stream of one child; older output is dropped (the tail is what matters). */
+const KEEP_BYTES = 64 * 1024 * 1024;
+/** Grace between SIGTERM and SIGKILL of a timed-out group. */
+const GRACE_MS = 5000;
 
 export interface RunOptions {
   /** Milliseconds; required so that no child can hang a run forever. */
   timeoutMs: number;
+  /** Added to this process's environment (undefined removes a variable). */
   env?: Record<string, string | undefined>;
   cwd?: string;
   input?: string;
-  /** Called with each chunk of stdout as it arrives (the result still holds stdout). */
+  /** Called with each line of stdout as it arrives, the last one even without a newline. */
   onStdoutLine?: (line: string) => void;
-  /** Do not throw on a non-zero exit; the caller decides. */
+  /** Do not throw on a non-zero exit, a signal or a timeout; the caller decides. */
   reject?: boolean;
   /** Label for messages; defaults to the basename of the command. */
   label?: string;
+  /** Bytes of stdout/stderr kept (default 64 MiB each); the head is dropped beyond it. */
+  keepBytes?: number;
 }
 
 export interface RunResult {
@@ -50,8 +65,12 @@ export function liveChildren(): number[] {
   return [...live];
 }
 
-/** Signal a child's whole process group; a group that is gone already is fine. */
+/**
+ * Signal a child's whole process group; a group that is gone already is fine. Refuses anything
+ * but a real process id above 1: `kill(-1)` or `kill(-0)` would reach far more than our child.
+ */
 export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (!Number.isSafeInteger(pid) || pid <= 1) return;
   try {
     process.kill(-pid, signal);
   } catch {
@@ -64,23 +83,52 @@ export function killAllChildren(signal: NodeJS.Signals = 'SIGTERM'): void {
   for (const pid of live) killGroup(pid, signal);
 }
 
-const GRACE_MS = 5000;
+/** The last few lines of some output, for error messages and reports. */
+export function tail(text: string, lines = 20): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
 
-export async function run(cmd: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
-  const label = opts.label ?? cmd.split('/').pop() ?? cmd;
-  const execaOpts: Options = {
-    reject: false,
+/** A bounded text sink: keeps the last `max` bytes of what it is given. */
+class Keep {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  add(b: Buffer): void {
+    this.chunks.push(b);
+    this.size += b.length;
+    while (this.size > this.max && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
+  }
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
+  }
+}
+
+interface Tracked {
+  child: ChildProcess;
+  /** Resolves when the child has exited and its stdio is closed; never rejects. */
+  done: Promise<{ exitCode: number | null; signal: string | null; spawnError?: Error }>;
+  timedOut: () => boolean;
+  /** Stop the timer and reap the group (SIGKILL to stragglers); idempotent. */
+  finish: () => void;
+}
+
+/**
+ * The one place a child is started: own process group, recorded as live until reaped, a timeout
+ * that sends SIGTERM then SIGKILL to the group.
+ */
+function track(
+  cmd: string,
+  args: readonly string[],
+  o: { stdio: StdioOptions; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Tracked {
+  const child = spawn(cmd, [...args], {
     detached: true,
-    cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: true,
-    input: opts.input,
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-    stripFinalNewline: false,
-    maxBuffer: 64 * 1024 * 1024,
-    lines: false,
-  };
-  const child = execa(cmd, args, execaOpts);
+    cwd: o.cwd,
+    env: o.env ?? process.env,
+    stdio: o.stdio,
+  });
   const pid = child.pid;
   if (pid !== undefined) {
     live.add(pid);
@@ -93,47 +141,17 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
     if (pid === undefined) return;
     killGroup(pid, 'SIGTERM');
     killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), GRACE_MS);
-  }, opts.timeoutMs);
-  if (opts.onStdoutLine && child.stdout) {
-    let buf = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        opts.onStdoutLine?.(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    });
-  }
-  try {
-    const r = await child;
-    const result: RunResult = {
-      exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1,
-      signal: r.signal ?? undefined,
-      timedOut,
-      stdout: String(r.stdout ?? ''),
-      stderr: String(r.stderr ?? ''),
-    };
-    if (r.failed && r.exitCode === undefined && !r.signal && !timedOut) {
-      // Could not start at all (ENOENT, EACCES).
-      throw new ProcessError({
-        command: label,
-        procExitCode: undefined,
-        timedOut: false,
-        stderrTail: r.shortMessage ?? r.message ?? '',
-      });
-    }
-    if (opts.reject !== false && (result.exitCode !== 0 || timedOut || result.signal)) {
-      throw new ProcessError({
-        command: label,
-        procExitCode: result.exitCode,
-        signal: result.signal,
-        timedOut,
-        stderrTail: tail(result.stderr || result.stdout),
-      });
-    }
-    return result;
-  } finally {
+  }, o.timeoutMs);
+  const done = new Promise<{ exitCode: number | null; signal: string | null; spawnError?: Error }>(
+    (resolve) => {
+      child.once('error', (e) => resolve({ exitCode: null, signal: null, spawnError: e }));
+      child.once('close', (exitCode, signal) => resolve({ exitCode, signal }));
+    },
+  );
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
     clearTimeout(timer);
     if (killTimer) clearTimeout(killTimer);
     if (pid !== undefined) {
@@ -142,19 +160,101 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
       live.delete(pid);
       changed();
     }
-  }
+  };
+  return { child, done, timedOut: () => timedOut, finish };
 }
 
-/** The last few lines of some output, for error messages and reports. */
-export function tail(text: string, lines = 20): string {
-  const all = text.trimEnd().split('\n');
-  return all.slice(-lines).join('\n');
+function mergedEnv(env: RunOptions['env']): NodeJS.ProcessEnv {
+  if (!env) return process.env;
+  const out: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+function labelOf(cmd: string, label?: string): string {
+  return label ?? cmd.split('/').pop() ?? cmd;
+}
+
+/** Split a stream into lines; the last line is delivered at the end even without a newline. */
+function lineSplitter(onLine: (line: string) => void): { push: (b: Buffer) => void; end: () => void } {
+  let buf = '';
+  return {
+    push(b) {
+      buf += b.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        onLine(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    },
+    end() {
+      if (buf !== '') onLine(buf);
+      buf = '';
+    },
+  };
+}
+
+/**
+ * Run a command to completion and return its output. Throws ProcessError when it cannot start,
+ * and (unless `reject: false`) when it exits non-zero, is killed by a signal or times out.
+ */
+export async function run(cmd: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const label = labelOf(cmd, opts.label);
+  const t = track(cmd, args, {
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    cwd: opts.cwd,
+    env: mergedEnv(opts.env),
+    timeoutMs: opts.timeoutMs,
+  });
+  const out = new Keep(opts.keepBytes ?? KEEP_BYTES);
+  const err = new Keep(opts.keepBytes ?? KEEP_BYTES);
+  const lines = opts.onStdoutLine ? lineSplitter(opts.onStdoutLine) : undefined;
+  t.child.stdout!.on('data', (b: Buffer) => {
+    out.add(b);
+    lines?.push(b);
+  });
+  t.child.stderr!.on('data', (b: Buffer) => err.add(b));
+  if (opts.input !== undefined && t.child.stdin) {
+    // A child that exits without reading its input is not an error of ours.
+    t.child.stdin.on('error', () => undefined);
+    t.child.stdin.end(opts.input);
+  }
+  try {
+    const r = await t.done;
+    lines?.end();
+    if (r.spawnError) {
+      throw new ProcessError({ command: label, timedOut: false, stderrTail: r.spawnError.message });
+    }
+    const result: RunResult = {
+      exitCode: r.exitCode ?? -1,
+      ...(r.signal ? { signal: r.signal } : {}),
+      timedOut: t.timedOut(),
+      stdout: out.text(),
+      stderr: err.text(),
+    };
+    if (opts.reject !== false && (result.exitCode !== 0 || result.timedOut || result.signal)) {
+      throw new ProcessError({
+        command: label,
+        procExitCode: result.exitCode,
+        signal: result.signal,
+        timedOut: result.timedOut,
+        stderrTail: tail(result.stderr || result.stdout),
+      });
+    }
+    return result;
+  } finally {
+    t.finish();
+  }
 }
 
 export interface Stage {
   cmd: string;
   args: readonly string[];
   label?: string;
+  env?: RunOptions['env'];
 }
 
 export interface PipelineOptions {
@@ -173,110 +273,91 @@ export interface PipelineResult {
   timedOut: boolean;
 }
 
+function tap(fn: (c: Buffer) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      fn(chunk);
+      cb(null, chunk);
+    },
+  });
+}
+
 /**
  * A pipeline of processes connected fd to fd (no copy through this process between stages); the
  * input file and the final output pass through here only when a hash is wanted (onInput/onOutput),
  * so a file is never read twice. Every stage has its own process group, is recorded as a live
- * child and is killed on timeout. Throws ProcessError naming the first stage that failed.
+ * child and is killed when the pipeline times out. Throws ProcessError naming the first stage that
+ * failed (with its stderr tail), or the I/O error of the input or output file.
  */
 export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<PipelineResult> {
-  const { spawn } = await import('node:child_process');
-  const { createReadStream, createWriteStream } = await import('node:fs');
-  const { pipeline: streamPipeline } = await import('node:stream/promises');
-  const { Transform } = await import('node:stream');
-  const tap = (fn: (c: Buffer) => void) =>
-    new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        fn(chunk);
-        cb(null, chunk);
-      },
-    });
-  const children: import('node:child_process').ChildProcess[] = [];
-  const stderrs: string[] = stages.map(() => '');
+  const tracked: Tracked[] = [];
+  const stderrs = stages.map(() => new Keep(64 * 1024));
   const pumps: Promise<void>[] = [];
   let timedOut = false;
-  const kill = (sig: NodeJS.Signals) => {
-    for (const c of children) if (c.pid !== undefined) killGroup(c.pid, sig);
-  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    for (const t of tracked) if (t.child.pid !== undefined) killGroup(t.child.pid, 'SIGTERM');
+    setTimeout(() => {
+      for (const t of tracked) if (t.child.pid !== undefined) killGroup(t.child.pid, 'SIGKILL');
+    }, GRACE_MS).unref();
+  }, o.timeoutMs);
   try {
     stages.forEach((s, i) => {
-      const prev = children[i - 1];
+      const prev = tracked[i - 1]?.child;
       const first = i === 0;
       const last = i === stages.length - 1;
-      const stdin = first ? (o.inputFile ? 'pipe' : 'ignore') : prev!.stdout!;
+      const stdin = first ? (o.inputFile ? 'pipe' : 'ignore') : (prev!.stdout as Readable);
       const stdout = last && !o.outputFile ? 'ignore' : 'pipe';
-      const c = spawn(s.cmd, [...s.args], { detached: true, cwd: o.cwd, stdio: [stdin, stdout, 'pipe'] });
-      children.push(c);
-      if (c.pid !== undefined) {
-        live.add(c.pid);
-        changed();
-      }
-      c.stderr!.on('data', (d: Buffer) => {
-        stderrs[i] = (stderrs[i]! + d.toString('utf8')).slice(-20_000);
+      // The whole pipeline's timer governs; each stage gets a generous one of its own as a backstop.
+      const t = track(s.cmd, s.args, {
+        stdio: [stdin, stdout, 'pipe'],
+        cwd: o.cwd,
+        env: mergedEnv(s.env),
+        timeoutMs: o.timeoutMs + 2 * GRACE_MS,
       });
+      tracked.push(t);
+      t.child.stderr!.on('data', (d: Buffer) => stderrs[i]!.add(d));
       // The next stage holds its own copy of this pipe; ours must not read from it.
       if (!first && prev?.stdout) prev.stdout.destroy();
     });
     if (o.inputFile) {
       const src = createReadStream(o.inputFile, { highWaterMark: 1 << 20 });
-      const sink = children[0]!.stdin!;
+      const sink = tracked[0]!.child.stdin as Writable;
       pumps.push(o.onInput ? streamPipeline(src, tap(o.onInput), sink) : streamPipeline(src, sink));
     }
     if (o.outputFile) {
       const out = createWriteStream(o.outputFile, { mode: 0o600, highWaterMark: 8 << 20 });
-      const from = children[children.length - 1]!.stdout!;
+      const from = tracked[tracked.length - 1]!.child.stdout as Readable;
       pumps.push(o.onOutput ? streamPipeline(from, tap(o.onOutput), out) : streamPipeline(from, out));
     }
-    const exits = children.map(
-      (c) =>
-        new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
-          c.on('error', (e) => {
-            stderrs[children.indexOf(c)] += String(e.message);
-            resolve({ exitCode: 127, signal: null });
-          });
-          c.on('close', (exitCode, signal) => resolve({ exitCode, signal }));
-        }),
-    );
-    let killTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill('SIGTERM');
-      killTimer = setTimeout(() => kill('SIGKILL'), GRACE_MS);
-    }, o.timeoutMs);
-    // A broken pipe on the input side (a stage died) is reported through its exit code.
-    const pumpErrors = await Promise.allSettled(pumps);
-    const results = await Promise.all(exits);
-    clearTimeout(timer);
-    if (killTimer) clearTimeout(killTimer);
-    const out: PipelineResult = {
-      stages: results.map((r, i) => ({
-        label: stages[i]!.label ?? stages[i]!.cmd.split('/').pop()!,
-        ...r,
-        stderr: stderrs[i]!,
+    // A broken pipe on the input side (a stage died) is reported through that stage's exit code.
+    const pumpResults = await Promise.allSettled(pumps);
+    const exits = await Promise.all(tracked.map((t) => t.done));
+    const result: PipelineResult = {
+      stages: exits.map((r, i) => ({
+        label: labelOf(stages[i]!.cmd, stages[i]!.label),
+        exitCode: r.spawnError ? 127 : r.exitCode,
+        signal: r.signal,
+        stderr: stderrs[i]!.text() + (r.spawnError ? r.spawnError.message : ''),
       })),
       timedOut,
     };
-    const bad = out.stages.find((s) => s.exitCode !== 0);
+    const bad = result.stages.find((s) => s.exitCode !== 0);
     if (timedOut || bad) {
       throw new ProcessError({
-        command: bad?.label ?? stages.map((s) => s.cmd).join(' | '),
+        command: bad?.label ?? result.stages.map((s) => s.label).join(' | '),
         procExitCode: bad?.exitCode ?? undefined,
         signal: bad?.signal ?? undefined,
         timedOut,
         stderrTail: tail(bad?.stderr ?? ''),
       });
     }
-    const pumpFailed = pumpErrors.find((p) => p.status === 'rejected');
+    const pumpFailed = pumpResults.find((p) => p.status === 'rejected');
     if (pumpFailed) throw pumpFailed.reason as Error;
-    return out;
+    return result;
   } finally {
-    for (const c of children) {
-      if (c.pid !== undefined) {
-        killGroup(c.pid, 'SIGKILL');
-        live.delete(c.pid);
-      }
-    }
-    changed();
+    clearTimeout(timer);
+    for (const t of tracked) t.finish();
   }
 }
 
@@ -284,32 +365,42 @@ export interface Daemon {
   pid: number;
   exited: Promise<{ exitCode: number | null; signal: string | null }>;
   isRunning(): boolean;
+  /** SIGKILL its group and wait until it has exited. */
+  kill(): Promise<void>;
 }
 
 /**
  * Start a long-running child (a temporary mysqld) in its own process group, recorded as a live
- * child until it exits, so that a run that takes over a dead run's lock can stop it.
+ * child until it exits, so that a run that takes over a dead run's lock can stop it. Its timeout
+ * is a backstop (the caller stops it); output goes nowhere (it logs to its own file).
  */
-export async function startDaemon(
+export function startDaemon(
   cmd: string,
   args: readonly string[],
-  env?: NodeJS.ProcessEnv,
-): Promise<Daemon> {
-  const { spawn } = await import('node:child_process');
-  const c = spawn(cmd, [...args], { detached: true, stdio: 'ignore', ...(env ? { env } : {}) });
+  o: { timeoutMs: number; env?: RunOptions['env']; label?: string },
+): Daemon {
+  const t = track(cmd, args, { stdio: 'ignore', env: mergedEnv(o.env), timeoutMs: o.timeoutMs });
   let running = true;
-  const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
-    c.on('error', () => resolve({ exitCode: 127, signal: null }));
-    c.on('close', (exitCode, signal) => resolve({ exitCode, signal }));
-  }).then((r) => {
+  const exited = t.done.then((r) => {
     running = false;
-    if (c.pid !== undefined) live.delete(c.pid);
-    changed();
-    return r;
+    t.finish();
+    return { exitCode: r.spawnError ? 127 : r.exitCode, signal: r.signal };
   });
-  if (c.pid === undefined)
-    throw new ProcessError({ command: cmd, timedOut: false, stderrTail: `cannot start ${cmd}` });
-  live.add(c.pid);
-  changed();
-  return { pid: c.pid, exited, isRunning: () => running };
+  if (t.child.pid === undefined) {
+    throw new ProcessError({
+      command: labelOf(cmd, o.label),
+      timedOut: false,
+      stderrTail: `cannot start ${cmd}`,
+    });
+  }
+  const pid = t.child.pid;
+  return {
+    pid,
+    exited,
+    isRunning: () => running,
+    kill: async () => {
+      if (running) killGroup(pid, 'SIGKILL');
+      await exited;
+    },
+  };
 }

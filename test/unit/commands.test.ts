@@ -2,13 +2,23 @@ import t from 'tap';
 import {
   backupToolArgs,
   compressArgs,
-  extractArgs,
-  prepareArgs,
   streamCompression,
   streamFileName,
   type BackupArgs,
-  type PrepareArgs,
 } from '../../src/engine/commands.js';
+import { engineFor, type Tool } from '../../src/engine/engine.js';
+
+const extractArgs = (tool: Tool, dir: string, parallel: number) => engineFor(tool).extractArgs(dir, parallel);
+interface PrepareArgs {
+  tool: Tool;
+  targetDir: string;
+  incrementalDir?: string;
+  lastStep: boolean;
+  useMemory?: string;
+}
+/** The engine's step; `lastStep` of a chain is the one that leaves the directory startable. */
+const prepareArgs = ({ tool, lastStep, ...s }: PrepareArgs) =>
+  engineFor(tool).prepareArgs({ ...s, keepApplicable: !lastStep });
 
 t.test('backupToolArgs', async (t) => {
   const cases: [name: string, a: BackupArgs, want: string[]][] = [
