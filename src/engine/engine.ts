@@ -18,6 +18,11 @@ export interface BackupArgs {
 }
 
 export interface PrepareStep {
+  /**
+   * Options that come first: `--no-defaults`, the backup's allowlisted InnoDB layout and the
+   * manager's own plugin dir (a backup's option file is never read: it is hostile data).
+   */
+  options?: readonly string[];
   targetDir: string;
   incrementalDir?: string;
   /**
@@ -46,7 +51,7 @@ export interface Engine {
   /** One prepare step (a full, or an incremental applied to a prepared directory). */
   prepareArgs(s: PrepareStep): string[];
   /** The step that makes a directory prepared with keepApplicable startable; undefined: none needed. */
-  finalizeArgs(targetDir: string, useMemory?: string): string[] | undefined;
+  finalizeArgs(targetDir: string, useMemory?: string, options?: readonly string[]): string[] | undefined;
   /** Global privileges the backup user needs on the DB server. */
   requiredPrivileges(opts: { logBin: boolean; slaveInfo: boolean }): string[];
   /** Success of a backup or prepare: exit 0 AND this on the tool's log. */
@@ -64,7 +69,7 @@ function streamArgs(a: BackupArgs): string[] {
 }
 
 function prepare(s: PrepareStep, logOnly: boolean): string[] {
-  const argv = ['--prepare', `--target-dir=${s.targetDir}`];
+  const argv = [...(s.options ?? []), '--prepare', `--target-dir=${s.targetDir}`];
   if (s.incrementalDir) argv.push(`--incremental-dir=${s.incrementalDir}`);
   if (logOnly) argv.push('--apply-log-only');
   if (s.useMemory) argv.push(`--use-memory=${s.useMemory}`);
@@ -106,8 +111,8 @@ export const xtrabackup: Engine = {
   remoteService: 'mysql',
   backupArgs: streamArgs,
   prepareArgs: (s) => prepare(s, s.keepApplicable),
-  finalizeArgs: (targetDir, useMemory) =>
-    prepare({ targetDir, keepApplicable: false, ...(useMemory ? { useMemory } : {}) }, false),
+  finalizeArgs: (targetDir, useMemory, options) =>
+    prepare({ options, targetDir, keepApplicable: false, ...(useMemory ? { useMemory } : {}) }, false),
   requiredPrivileges: () => ['RELOAD', 'PROCESS', 'LOCK TABLES', 'REPLICATION CLIENT', 'BACKUP_ADMIN'],
   ...shared,
 };

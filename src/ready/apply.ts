@@ -5,23 +5,27 @@
  * steps. `applySteps` is the pure plan (table-tested); `applyChain` runs it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync } from 'node:fs';
+import { createReadStream, rmSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { catalogFile } from '../catalog/store.js';
 import { candidates, compressorNames, which, type Role } from '../engine/binaries.js';
-import { engineFor, type Engine } from '../engine/engine.js';
-import { errorMessage } from '../errors.js';
+import { engineFor, type Engine, type PrepareStep } from '../engine/engine.js';
+import { maxExtractBytes, overCapMessage, TOOL_LOG_TAIL_BYTES } from '../engine/caps.js';
+import { clip, errorMessage } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
-import { pipeline, run, tail } from '../util/proc.js';
+import { OutputCapError, pipeline, run, tail, type Stage } from '../util/proc.js';
 import { decompressor } from './commands.js';
 import { ChecksumMismatch, isNoSpace, ReadyFailure } from './failure.js';
+import { dataOptions } from './data-options.js';
+import { freshWorkDir, workerCommand, workerSetup } from './worker.js';
 
 export const USE_MEMORY = '1G';
 
 export type ApplyStep =
   | { kind: 'extract'; backup: Manifest; dir: string }
-  | { kind: 'prepare'; backup: Manifest; argv: string[]; label: 'prepare' | 'apply' }
+  | { kind: 'prepare'; backup: Manifest; step: PrepareStep; argv: string[]; label: 'prepare' | 'apply' }
   | { kind: 'remove'; dir: string };
 
 export interface ApplyOptions {
@@ -53,21 +57,13 @@ export function applySteps(
     const mem = o.useMemory ? { useMemory: o.useMemory } : {};
     if (m.type === 'full') {
       steps.push({ kind: 'extract', backup: m, dir: target });
-      steps.push({
-        kind: 'prepare',
-        backup: m,
-        argv: engine.prepareArgs({ targetDir: target, keepApplicable, ...mem }),
-        label: 'prepare',
-      });
+      const step: PrepareStep = { targetDir: target, keepApplicable, ...mem };
+      steps.push({ kind: 'prepare', backup: m, step, argv: engine.prepareArgs(step), label: 'prepare' });
     } else {
       const inc = o.incrementalDir(m);
       steps.push({ kind: 'extract', backup: m, dir: inc });
-      steps.push({
-        kind: 'prepare',
-        backup: m,
-        argv: engine.prepareArgs({ targetDir: target, incrementalDir: inc, keepApplicable, ...mem }),
-        label: 'apply',
-      });
+      const step: PrepareStep = { targetDir: target, incrementalDir: inc, keepApplicable, ...mem };
+      steps.push({ kind: 'prepare', backup: m, step, argv: engine.prepareArgs(step), label: 'apply' });
       steps.push({ kind: 'remove', dir: inc });
     }
   });
@@ -99,29 +95,72 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Extract a stored stream into dir, checking its sha256 in the same read. */
+/** Free bytes where `dir` would be created. */
+function freeBytesNear(dir: string): number {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const st = statfsSync(d);
+      return st.bavail * st.bsize;
+    } catch {
+      if (d === dirname(d)) return 0;
+    }
+  }
+}
+
+/**
+ * Extract a stored stream into dir (a fresh working directory of the worker), checking its sha256
+ * in the same read. The decompressor's output is bounded by max_extract_bytes (a zstd bomb from a
+ * DB host fails here), mbstream runs confined, and an entry name it refuses (it says so on stderr
+ * but exits 0) fails the extract.
+ */
 export async function extract(h: HostConfig, root: string, m: Manifest, dir: string): Promise<void> {
   const file = catalogFile(root, m);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const setup = workerSetup();
+  freshWorkDir(setup, dir);
+  const cap = maxExtractBytes({ streamBytes: m.bytes, freeBytes: freeBytesNear(dir) });
+  const limits = {
+    timeoutMs: h.timeouts.prepare * 1000,
+    threads: h.parallel + 1,
+    maxFileBytes: Math.max(1, cap.bytes),
+  };
   const hash = createHash('sha256');
-  const stages = [];
+  const stages: Stage[] = [];
   const d = decompressor(m.compress, decompressorBin(m.compress));
-  if (d) stages.push({ cmd: d.cmd, args: d.args, label: `${d.cmd.split('/').pop()} -d` });
+  if (d)
+    stages.push({
+      ...workerCommand(setup, d.cmd, d.args, limits),
+      label: `${d.cmd.split('/').pop()} -d`,
+      maxOutputBytes: cap.bytes,
+    });
   stages.push({
-    cmd: managerBin(h, 'stream'),
-    args: engineFor(h.backupTool).extractArgs(dir, h.parallel),
+    ...workerCommand(
+      setup,
+      managerBin(h, 'stream'),
+      engineFor(h.backupTool).extractArgs(dir, h.parallel),
+      limits,
+    ),
     label: 'mbstream -x',
   });
   let got: string;
+  let refused: string | undefined;
   try {
-    await pipeline(stages, {
+    const r = await pipeline(stages, {
       inputFile: file,
       onInput: (c) => hash.update(c),
       timeoutMs: h.timeouts.prepare * 1000,
     });
     got = hash.digest('hex');
+    refused = r.stages[r.stages.length - 1]!.stderr.trim().split('\n')[0] || undefined;
   } catch (e) {
+    if (e instanceof OutputCapError) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new ReadyFailure(
+        overCapMessage(`extracting ${m.type}/${m.id}`, 'max_extract_bytes', cap),
+        'prepare',
+        undefined,
+        m,
+      );
+    }
     // The decompressor may notice a corruption first; the checksum says what is wrong.
     got = await sha256File(file);
     if (got === m.sha256) {
@@ -141,11 +180,21 @@ export async function extract(h: HostConfig, root: string, m: Manifest, dir: str
     }
   }
   if (got !== m.sha256) {
+    rmSync(dir, { recursive: true, force: true });
     throw new ChecksumMismatch(`${m.type}/${m.id}/${m.file}`, m.sha256, got, m, 'it was not applied');
+  }
+  if (refused) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new ReadyFailure(
+      `extracting ${m.type}/${m.id} failed: the stream has an entry mbstream refused (${clip(refused, 200)})`,
+      'prepare',
+      undefined,
+      m,
+    );
   }
 }
 
-/** Run one prepare step of the backup tool; success needs exit 0 and `completed OK!`. */
+/** Run one prepare step of the backup tool as the worker; success needs exit 0 and `completed OK!`. */
 export async function prepareStep(
   h: HostConfig,
   argv: readonly string[],
@@ -153,10 +202,19 @@ export async function prepareStep(
   m: Manifest,
 ): Promise<void> {
   const engine = engineFor(h.backupTool);
-  const r = await run(managerBin(h, 'tool'), argv, {
+  const cmd = workerCommand(workerSetup(), managerBin(h, 'tool'), argv, {
+    timeoutMs: h.timeouts.prepare * 1000,
+    threads: h.parallel + 1,
+    maxFileBytes: Math.max(
+      1,
+      maxExtractBytes({ streamBytes: m.bytes, freeBytes: freeBytesNear(target) }).bytes,
+    ),
+  });
+  const r = await run(cmd.cmd, cmd.args, {
     timeoutMs: h.timeouts.prepare * 1000,
     reject: false,
     label: 'prepare',
+    keepBytes: TOOL_LOG_TAIL_BYTES,
   });
   if (r.exitCode === 0 && !r.timedOut && engine.completedOk(r.stderr)) return;
   if (isNoSpace(r.stderr)) {
@@ -168,8 +226,13 @@ export async function prepareStep(
       tail(r.stderr, 30),
     );
   }
+  const why = r.timedOut
+    ? ' (timeout_prepare)'
+    : r.signal
+      ? ` (killed by ${r.signal})`
+      : ` (exit code ${r.exitCode})`;
   throw new ReadyFailure(
-    `prepare of ${m.type}/${m.id} failed${r.timedOut ? ' (timeout_prepare)' : ` (exit code ${r.exitCode})`}: ${tail(r.stderr, 3)}`,
+    `prepare of ${m.type}/${m.id} failed${why}: ${tail(r.stderr, 3)}`,
     'prepare',
     target,
     m,
@@ -180,6 +243,8 @@ export async function prepareStep(
 export interface ApplyHooks {
   /** Wraps each step for timing and logging (the ready step's `timed`). */
   timed?: <T>(step: string, fn: () => Promise<T>, extra: { backup: string; bytes?: number }) => Promise<T>;
+  /** Keys of a backup-my.cnf that were ignored (for a warning in the log). */
+  onDropped?: (message: string) => void;
 }
 
 /** Run `applySteps` for `apply` onto `target`; an incremental's directory is removed even on failure. */
@@ -220,8 +285,14 @@ export function needsFinalize(h: HostConfig): boolean {
 }
 
 /** Make a directory prepared with `final: false` startable (XtraBackup's last prepare; none for MariaBackup). */
-export async function finalize(h: HostConfig, dir: string, m: Manifest): Promise<boolean> {
-  const argv = engineFor(h.backupTool).finalizeArgs(dir, USE_MEMORY);
+export async function finalize(
+  h: HostConfig,
+  dir: string,
+  m: Manifest,
+  onDropped?: (message: string) => void,
+): Promise<boolean> {
+  const options = await dataOptions(h, dir, m, onDropped);
+  const argv = engineFor(h.backupTool).finalizeArgs(dir, USE_MEMORY, options);
   if (!argv) return false;
   await prepareStep(h, argv, dir, m);
   return true;

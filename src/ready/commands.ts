@@ -9,13 +9,14 @@ export interface ServerPaths {
 }
 
 /**
- * A temporary server on a verified copy: the backup's own backup-my.cnf first (page size, log
- * settings), then its own socket, no networking, no grant tables, no replication, no binlog, a
- * small buffer pool.
+ * A temporary server on a verified copy: `options` first (--no-defaults, the backup's allowlisted
+ * InnoDB layout, the manager's plugin dir: never the backup's own option file), then its own
+ * socket, no networking, no grant tables, no replication, no binlog, a small buffer pool. It runs
+ * as the unprivileged worker, so it needs no --user.
  */
-export function mysqldArgs(p: ServerPaths, opts: { asRoot: boolean }): string[] {
-  const argv = [
-    `--defaults-file=${p.datadir}/backup-my.cnf`,
+export function mysqldArgs(p: ServerPaths, options: readonly string[]): string[] {
+  return [
+    ...options,
     `--datadir=${p.datadir}`,
     `--socket=${p.socket}`,
     `--pid-file=${p.pidFile}`,
@@ -28,8 +29,6 @@ export function mysqldArgs(p: ServerPaths, opts: { asRoot: boolean }): string[] 
     '--loose-innodb-buffer-pool-load-at-startup=0',
     '--loose-innodb-buffer-pool-dump-at-shutdown=0',
   ];
-  if (opts.asRoot) argv.push('--user=root');
-  return argv;
 }
 
 export function mysqlcheckArgs(socket: string): string[] {

@@ -4,7 +4,7 @@
  * temporary mysqld and mysqlcheck, and compress that verified copy into ready/<id>.tar.zst.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
@@ -12,10 +12,13 @@ import { writeFileAtomic } from '../catalog/store.js';
 import { byIdMap, chainOf } from '../catalog/chain.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../report/log.js';
-import { pipeline, run, startDaemon, tail } from '../util/proc.js';
+import { pipeline, run, startDaemon, tail, type Stage } from '../util/proc.js';
 import { dirBytes } from '../util/size.js';
-import { runTmp } from '../util/runtmp.js';
+import { readTail } from '../util/safe-read.js';
 import { applyChain, finalize, managerBin as bin, needsFinalize, USE_MEMORY } from './apply.js';
+import { dataOptions } from './data-options.js';
+import { freshWorkDir, ownedByWorker, traversable, workerCommand, workerSetup } from './worker.js';
+import { maxExtractBytes } from '../engine/caps.js';
 import { baseDir, dropBaseRecord, planApply, readBaseRecord, writeBaseRecord } from './base.js';
 import {
   mysqlcheckArgs,
@@ -59,22 +62,54 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-/** Start a temporary mysqld on dir, run mysqlcheck on all databases, shut it down cleanly. */
-async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Promise<{ tables: number }> {
-  const socket = join(runTmp(), `${h.name}.sock`);
-  const errorLog = `${dir}.err`;
-  rmSync(socket, { force: true });
-  rmSync(errorLog, { force: true });
-  const paths = { datadir: dir, socket, pidFile: join(runTmp(), `${h.name}.pid`), errorLog };
-  const asRoot = process.getuid?.() === 0;
+/** Where the verify mysqld of a copy keeps its socket, pid file and error log (the worker's). */
+export function runDirOf(copy: string): string {
+  return `${copy}.run`;
+}
+
+/**
+ * Start a temporary mysqld on dir as the worker, without network, with the backup's allowlisted
+ * layout after --no-defaults (never its option file); run mysqlcheck on all databases; shut it
+ * down cleanly. Its clients run as the worker too: they parse what a server on hostile data says.
+ */
+async function verify(
+  h: HostConfig,
+  dir: string,
+  id: string,
+  m: Manifest,
+  options: readonly string[],
+): Promise<{ tables: number }> {
+  const setup = workerSetup();
+  const runDir = runDirOf(dir);
+  freshWorkDir(setup, runDir);
+  const socket = join(runDir, 'mysqld.sock');
+  const errorLog = join(runDir, 'mysqld.err');
+  const paths = { datadir: dir, socket, pidFile: join(runDir, 'mysqld.pid'), errorLog };
+  const limits = (timeoutMs: number) => ({
+    timeoutMs,
+    threads: 4,
+    maxFileBytes: Math.max(1, maxExtractBytes({ streamBytes: m.bytes, freeBytes: freeBytes(dir) }).bytes),
+  });
   // mysqld sets its own umask (0660 files) unless told otherwise: keep the copy private.
-  const mysqld = startDaemon(bin(h, 'mysqld'), mysqldArgs(paths, { asRoot }), {
-    timeoutMs: (h.timeouts.verify + 180) * 1000,
+  const server = workerCommand(setup, bin(h, 'mysqld'), mysqldArgs(paths, options), {
+    ...limits((h.timeouts.verify + 180) * 1000),
     env: { UMASK: '0600', UMASK_DIR: '0700' },
+  });
+  const mysqld = startDaemon(server.cmd, server.args, {
+    timeoutMs: (h.timeouts.verify + 180) * 1000,
+    ...(server.env ? { env: server.env } : {}),
     label: 'mysqld',
   });
-  const admin = bin(h, 'mysqladmin');
-  const errTail = () => (existsSync(errorLog) ? tail(readFileSync(errorLog, 'utf8'), 15) : '(no error log)');
+  const client = (role: 'mysqladmin' | 'mysqlcheck', args: string[], timeoutMs: number) => {
+    const c = workerCommand(setup, bin(h, role), args, limits(timeoutMs));
+    return run(c.cmd, c.args, {
+      timeoutMs,
+      reject: false,
+      label: role === 'mysqlcheck' ? 'mysqlcheck' : 'mysqladmin',
+    });
+  };
+  const errText = () => readTail(errorLog, 1 << 20) ?? '';
+  const errTail = () => (readTail(errorLog, 1 << 20) !== undefined ? tail(errText(), 15) : '(no error log)');
   const fail = (msg: string, details?: string) =>
     new ReadyFailure(msg, 'verify', dir, m, details ?? `mysqld error log:\n${errTail()}`);
   try {
@@ -82,17 +117,13 @@ async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Prom
     for (;;) {
       if (!mysqld.isRunning())
         throw fail(`the temporary mysqld exited before it was ready: ${errTail().split('\n').pop()}`);
-      const p = await run(admin, pingArgs(socket), { timeoutMs: 10_000, reject: false });
+      const p = await client('mysqladmin', pingArgs(socket), 10_000);
       if (p.exitCode === 0) break;
       if (Date.now() > deadline) throw fail('the temporary mysqld did not become ready in time');
       await sleep(100);
     }
     await faultPoint('verify');
-    const c = await run(bin(h, 'mysqlcheck'), mysqlcheckArgs(socket), {
-      timeoutMs: h.timeouts.verify * 1000,
-      reject: false,
-      label: 'mysqlcheck',
-    });
+    const c = await client('mysqlcheck', mysqlcheckArgs(socket), h.timeouts.verify * 1000);
     const parsed = parseMysqlcheck(c.stdout);
     if (c.exitCode !== 0 || parsed.notOk.length > 0 || parsed.tables === 0) {
       throw fail(
@@ -100,7 +131,7 @@ async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Prom
         `mysqlcheck output:\n${tail(c.stdout + c.stderr, 30)}\nmysqld error log:\n${errTail()}`,
       );
     }
-    await run(admin, shutdownArgs(socket), { timeoutMs: 60_000, reject: false });
+    await client('mysqladmin', shutdownArgs(socket), 60_000);
     let timer: NodeJS.Timeout | undefined;
     const stopped = await Promise.race([
       mysqld.exited,
@@ -112,7 +143,7 @@ async function verify(h: HostConfig, dir: string, id: string, m: Manifest): Prom
     if (!stopped) throw fail('the temporary mysqld did not stop in time');
     if (stopped.exitCode !== 0)
       throw fail(`the temporary mysqld exited with code ${stopped.exitCode ?? stopped.signal} at shutdown`);
-    const problems = serverLogProblems(existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '');
+    const problems = serverLogProblems(errText());
     if (problems.length > 0) throw fail(`the temporary mysqld logged errors: ${problems[0]}`);
     return { tables: parsed.tables };
   } finally {
@@ -148,9 +179,14 @@ export async function makeReady(
     throw new ReadyFailure(`cannot prepare ${leaf.id}: ${chain.broken}`, 'prepare', undefined, leaf);
   const prep = join(root, 'prepare');
   mkdirSync(prep, { recursive: true, mode: 0o700 });
+  const setup = workerSetup();
+  // The worker reaches its working directories below prepare/ by path; it can list none of these.
+  traversable(setup, [h.backupDir, root, prep]);
   const base = baseDir(root);
-  // A record without its directory (deleted by hand) is no base at all.
-  const plan = planApply(chain.backups, existsSync(base) ? readBaseRecord(root) : undefined);
+  const onDropped = (msg: string) => log.warn({ step: 'ready:cnf' }, msg);
+  // A record without its directory (deleted by hand), or a base the worker does not own (made by
+  // an older version as root), is no base at all.
+  const plan = planApply(chain.backups, ownedByWorker(setup, base) ? readBaseRecord(root) : undefined);
 
   // Space: about the datadir twice over (base + verify copy) plus the ready file.
   const datadir = plan.rebuild ? chain.backups[0]!.bytes * 4 : dirBytes(base);
@@ -180,7 +216,7 @@ export async function makeReady(
     plan.apply,
     base,
     { final: false, incrementalDir: (m) => join(prep, `inc-${m.id}`), useMemory: USE_MEMORY },
-    { timed },
+    { timed, onDropped },
   );
   await faultPoint('prepare');
   writeBaseRecord(root, {
@@ -193,9 +229,16 @@ export async function makeReady(
   for (const n of readdirSync(prep))
     if (n.startsWith('verify-')) rmSync(join(prep, n), { recursive: true, force: true });
   const copy = join(prep, `verify-${leaf.id}`);
+  const copyLimits = {
+    timeoutMs: h.timeouts.prepare * 1000,
+    threads: 1,
+    maxFileBytes: Math.max(1, maxExtractBytes({ streamBytes: leaf.bytes, freeBytes: freeBytes(root) }).bytes),
+  };
   await timed('copy', async () => {
     try {
-      await run(bin(h, 'cp'), ['-a', '--reflink=auto', base, copy], { timeoutMs: h.timeouts.prepare * 1000 });
+      freshWorkDir(setup, copy);
+      const cp = workerCommand(setup, bin(h, 'cp'), ['-a', '--reflink=auto', `${base}/.`, copy], copyLimits);
+      await run(cp.cmd, cp.args, { timeoutMs: h.timeouts.prepare * 1000, label: 'cp' });
     } catch (e) {
       if (isNoSpace(e)) {
         rmSync(copy, { recursive: true, force: true });
@@ -209,17 +252,25 @@ export async function makeReady(
     }
   });
   // The base stays applicable; the copy is made startable (XtraBackup's final prepare).
-  if (needsFinalize(h)) await timed('prepare', () => finalize(h, copy, leaf), { backup: leaf.id });
-  const checked = await timed('verify', () => verify(h, copy, leaf.id, leaf));
-  rmSync(`${copy}.err`, { force: true });
+  if (needsFinalize(h)) await timed('prepare', () => finalize(h, copy, leaf, onDropped), { backup: leaf.id });
+  const serverOptions = await dataOptions(h, copy, leaf, onDropped);
+  const checked = await timed('verify', () => verify(h, copy, leaf.id, leaf, serverOptions));
+  rmSync(runDirOf(copy), { recursive: true, force: true });
 
   // Compress the verified copy into tmp/, then its description and the rename into ready/.
   const ext = readyExtension(h.compress);
   const tmpFile = join(root, 'tmp', `${leaf.id}${ext}.part`);
   const hash = createHash('sha256');
   let bytes = 0;
-  const stages: { cmd: string; args: string[]; label?: string }[] = [
-    { cmd: bin(h, 'tar'), args: tarCreateArgs(copy), label: 'tar' },
+  // tar reads the worker's directory, so it runs as the worker; root only compresses its output.
+  const stages: Stage[] = [
+    {
+      ...workerCommand(setup, bin(h, 'tar'), tarCreateArgs(copy), {
+        ...copyLimits,
+        timeoutMs: h.timeouts.compress * 1000,
+      }),
+      label: 'tar',
+    },
   ];
   const comp = readyCompressor(
     h.compress,
@@ -279,6 +330,8 @@ export function keepFailed(root: string, dir: string | undefined, id: string): s
   if (!dir || !existsSync(dir)) return undefined;
   const dest = join(prep, `failed-${id}`);
   renameSync(dir, dest);
-  if (existsSync(`${dir}.err`)) renameSync(`${dir}.err`, join(dest, 'xb-mgr-mysqld.err'));
+  const log = join(runDirOf(dir), 'mysqld.err');
+  if (existsSync(log)) renameSync(log, join(dest, 'xb-mgr-mysqld.err'));
+  rmSync(runDirOf(dir), { recursive: true, force: true });
   return dest;
 }

@@ -255,6 +255,21 @@ export interface Stage {
   args: readonly string[];
   label?: string;
   env?: RunOptions['env'];
+  /**
+   * Bound what this stage writes to the next one (a decompressor fed by a DB host): its output then
+   * passes through this process, counted, and the pipeline fails with OutputCapError beyond it.
+   */
+  maxOutputBytes?: number;
+}
+
+/** A pipeline stage wrote more than its maxOutputBytes. */
+export class OutputCapError extends ProcessError {
+  constructor(
+    readonly stage: string,
+    readonly maxBytes: number,
+  ) {
+    super({ command: stage, timedOut: false, stderrTail: `wrote more than ${maxBytes} bytes` });
+  }
 }
 
 export interface PipelineOptions {
@@ -294,6 +309,10 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
   const stderrs = stages.map(() => new Keep(64 * 1024));
   const pumps: Promise<void>[] = [];
   let timedOut = false;
+  let overCap: OutputCapError | undefined;
+  const killAll = () => {
+    for (const t of tracked) if (t.child.pid !== undefined) killGroup(t.child.pid, 'SIGKILL');
+  };
   const timer = setTimeout(() => {
     timedOut = true;
     for (const t of tracked) if (t.child.pid !== undefined) killGroup(t.child.pid, 'SIGTERM');
@@ -306,7 +325,8 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       const prev = tracked[i - 1]?.child;
       const first = i === 0;
       const last = i === stages.length - 1;
-      const stdin = first ? (o.inputFile ? 'pipe' : 'ignore') : (prev!.stdout as Readable);
+      const counted = !first && stages[i - 1]!.maxOutputBytes !== undefined;
+      const stdin = first ? (o.inputFile ? 'pipe' : 'ignore') : counted ? 'pipe' : (prev!.stdout as Readable);
       const stdout = last && !o.outputFile ? 'ignore' : 'pipe';
       // The whole pipeline's timer governs; each stage gets a generous one of its own as a backstop.
       const t = track(s.cmd, s.args, {
@@ -317,8 +337,27 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       });
       tracked.push(t);
       t.child.stderr!.on('data', (d: Buffer) => stderrs[i]!.add(d));
-      // The next stage holds its own copy of this pipe; ours must not read from it.
-      if (!first && prev?.stdout) prev.stdout.destroy();
+      if (counted) {
+        const max = stages[i - 1]!.maxOutputBytes!;
+        const label = labelOf(stages[i - 1]!.cmd, stages[i - 1]!.label);
+        let n = 0;
+        const counter = new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            n += chunk.length;
+            if (n > max) {
+              overCap ??= new OutputCapError(label, max);
+              killAll();
+              cb(overCap);
+              return;
+            }
+            cb(null, chunk);
+          },
+        });
+        pumps.push(streamPipeline(prev!.stdout as Readable, counter, t.child.stdin as Writable));
+      } else if (!first && prev?.stdout) {
+        // The next stage holds its own copy of this pipe; ours must not read from it.
+        prev.stdout.destroy();
+      }
     });
     if (o.inputFile) {
       const src = createReadStream(o.inputFile, { highWaterMark: 1 << 20 });
@@ -342,6 +381,7 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       })),
       timedOut,
     };
+    if (overCap) throw overCap;
     const bad = result.stages.find((s) => s.exitCode !== 0);
     if (timedOut || bad) {
       throw new ProcessError({

@@ -19,8 +19,14 @@ const P: ServerPaths = {
   errorLog: '/var/backups/db1/tmp/verify.err',
 };
 
+const OPTS = [
+  '--no-defaults',
+  '--innodb-page-size=16384',
+  '--innodb-log-file-size=67108864',
+  '--plugin-dir=/usr/lib/mysql/plugin',
+];
+
 const SERVER_COMMON = [
-  '--defaults-file=/var/backups/db1/prepare/verify-20261124T031500Z/backup-my.cnf',
   '--datadir=/var/backups/db1/prepare/verify-20261124T031500Z',
   '--socket=/var/backups/db1/tmp/verify.sock',
   '--pid-file=/var/backups/db1/tmp/verify.pid',
@@ -34,16 +40,20 @@ const SERVER_COMMON = [
   '--loose-innodb-buffer-pool-dump-at-shutdown=0',
 ];
 
-t.test('mysqldArgs', async (t) => {
-  const cases: { name: string; paths: ServerPaths; asRoot: boolean; want: string[] }[] = [
-    { name: 'as root: --user=root last', paths: P, asRoot: true, want: [...SERVER_COMMON, '--user=root'] },
-    { name: 'not as root: no --user', paths: P, asRoot: false, want: SERVER_COMMON },
+t.test("mysqldArgs: the data options first, never the backup's option file, never --user", async (t) => {
+  const cases: { name: string; paths: ServerPaths; options: string[]; want: string[] }[] = [
+    {
+      name: 'allowlisted layout after --no-defaults',
+      paths: P,
+      options: OPTS,
+      want: [...OPTS, ...SERVER_COMMON],
+    },
     {
       name: 'paths with spaces stay one argument each',
       paths: { datadir: '/b k/d', socket: '/b k/s', pidFile: '/b k/p', errorLog: '/b k/e' },
-      asRoot: false,
+      options: ['--no-defaults'],
       want: [
-        '--defaults-file=/b k/d/backup-my.cnf',
+        '--no-defaults',
         '--datadir=/b k/d',
         '--socket=/b k/s',
         '--pid-file=/b k/p',
@@ -59,10 +69,14 @@ t.test('mysqldArgs', async (t) => {
     },
   ];
   for (const c of cases) {
-    const argv = mysqldArgs(c.paths, { asRoot: c.asRoot });
+    const argv = mysqldArgs(c.paths, c.options);
     t.strictSame(argv, c.want, c.name);
-    // mariadbd reads --defaults-file only as the very first option.
-    t.equal(argv[0], `--defaults-file=${c.paths.datadir}/backup-my.cnf`, `${c.name}: defaults-file first`);
+    // mariadbd reads --no-defaults only as the very first option.
+    t.equal(argv[0], '--no-defaults', `${c.name}: --no-defaults first`);
+    t.notOk(
+      argv.some((a) => a.startsWith('--defaults-file') || a.startsWith('--user')),
+      `${c.name}: no option file, no --user`,
+    );
   }
 });
 
