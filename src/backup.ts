@@ -181,6 +181,7 @@ async function transfer(
       vars: backupVars(h, d, tmpDir, credentialsSrc, join(ctx.playbooks, 'files', 'xb_pull'), install),
       remoteUser,
       timeoutMs: h.timeouts.backup * 1000,
+      ansiblePlaybookBin: ctx.ansiblePlaybook,
       env: { ANSIBLE_TIMEOUT: String(h.timeouts.ssh) },
     });
   } finally {

@@ -16,6 +16,8 @@ export interface Context {
   hosts: HostConfig[];
   inventory: string;
   playbooks: string;
+  /** What runs the playbooks: the `ansible_playbook` key, else the name found on PATH. */
+  ansiblePlaybook: string;
 }
 
 /** compress = qpress is allowed only where the qpress binary exists (it is not in Debian). */
@@ -42,5 +44,6 @@ export function loadContext(opts: GlobalOptions, hostNames?: string[]): Context 
     hosts: selectHosts(config, hostNames),
     inventory: inventoryPath(opts.inventory, config.global.ansibleInventory),
     playbooks: playbooksDir(config.global.rootDir),
+    ansiblePlaybook: config.global.ansiblePlaybook ?? 'ansible-playbook',
   };
 }

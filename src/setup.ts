@@ -11,8 +11,8 @@ import type { HostConfig } from './config/load.js';
 import type { Inventory } from './inventory.js';
 import { credentialsFileContent } from './engine/credentials.js';
 import { runPlaybook } from './ansible/playbook.js';
+import { hostRunOutcome, outcomeLine } from './ansible/outcome.js';
 import { runTmp } from './util/runtmp.js';
-import { lastLine } from './errors.js';
 
 export interface SetupResult {
   error?: string;
@@ -22,6 +22,13 @@ export interface SetupResult {
 }
 
 const PROBE_TASK = "Probe the backup tool, the server and the backup user's privileges";
+
+/**
+ * setup.yml's time budget in multiples of timeout_ssh: a few connections and a probe whose slowest
+ * step (the tool's --version) the helper bounds at 30 s. Derived from a key, so a tiny timeout_ssh
+ * gives a tiny budget (tests force a real timeout with it).
+ */
+export const SETUP_TIMEOUT_FACTOR = 10;
 
 /** Pure: the per-host, non-secret settings for setup.yml. */
 export function hostSettings(h: HostConfig, credentialsSrc: string): Record<string, string> {
@@ -56,48 +63,43 @@ export async function setupHosts(
         writeFileSync(src, credentialsFileContent(h), { mode: 0o600 });
         settings[h.hostname] = hostSettings(h, src);
       }
-      const timeout = Math.max(...group.map((h) => h.timeouts.ssh)) * 1000 + 300_000;
+      const timeoutS = SETUP_TIMEOUT_FACTOR * Math.max(...group.map((h) => h.timeouts.ssh));
       const res = await runPlaybook({
         playbook: join(ctx.playbooks, 'setup.yml'),
         inventory: ctx.inventory,
         limit: group.map((h) => h.hostname),
         vars: { xb_host_settings: settings, xb_probe: opts.probe },
         remoteUser: user || undefined,
-        timeoutMs: timeout,
+        timeoutMs: timeoutS * 1000,
+        ansiblePlaybookBin: ctx.ansiblePlaybook,
         env: { ANSIBLE_TIMEOUT: String(Math.max(...group.map((h) => h.timeouts.ssh))) },
       });
       for (const h of group) {
-        const o = res.hosts.get(h.hostname);
-        if (!o) {
-          const why =
-            lastLine(res.stderr) ||
-            res.otherLines.slice(-1)[0] ||
-            `ansible-playbook exited with code ${res.exitCode}`;
-          out.set(h.name, { error: `setup playbook did not run on ${h.hostname}: ${why}`, changed: 0 });
-        } else if (o.unreachable) {
-          out.set(h.name, {
-            error: `cannot reach ${h.hostname} over ssh: ${o.unreachable}`,
-            unreachable: true,
-            changed: 0,
+        const o = hostRunOutcome(res, h.hostname);
+        if (o.kind !== 'ok') {
+          const error = outcomeLine(o, {
+            action: 'setup',
+            onHost: `setup on ${h.hostname}`,
+            host: h.hostname,
+            budget: `${timeoutS} s (${SETUP_TIMEOUT_FACTOR} x timeout_ssh)`,
           });
-        } else if (o.failed) {
-          const detail = o.failed.stderr?.trim() ? lastLine(o.failed.stderr) : o.failed.msg;
-          out.set(h.name, { error: `setup task "${o.failed.task}" failed: ${detail}`, changed: o.changed });
-        } else {
-          let probe: unknown;
-          const pr = o.results.get(PROBE_TASK);
-          if (opts.probe && typeof pr?.stdout === 'string') {
-            try {
-              probe = JSON.parse(pr.stdout);
-            } catch {
-              out.set(h.name, {
-                error: `the helper's probe printed no JSON: ${pr.stdout.slice(0, 200)}`,
-                changed: o.changed,
-              });
-              continue;
-            }
-          }
-          out.set(h.name, { changed: o.changed, probe });
+          out.set(h.name, { error, changed: 0, ...(o.kind === 'unreachable' ? { unreachable: true } : {}) });
+          continue;
+        }
+        const changed = o.host.changed;
+        if (!opts.probe) {
+          out.set(h.name, { changed });
+          continue;
+        }
+        const pr = o.host.results.get(PROBE_TASK)?.stdout;
+        if (typeof pr !== 'string' || pr.trim() === '') {
+          out.set(h.name, { error: `the helper's probe printed nothing on ${h.hostname}`, changed });
+          continue;
+        }
+        try {
+          out.set(h.name, { changed, probe: JSON.parse(pr) as unknown });
+        } catch {
+          out.set(h.name, { error: `the helper's probe printed no JSON: ${pr.slice(0, 200)}`, changed });
         }
       }
     }),

@@ -18,12 +18,16 @@ export interface HostOutcome {
   /** Results of tasks that ran, by task name (the last result wins). */
   results: Map<string, Record<string, unknown>>;
   changed: number;
+  /** The closing stats line named this host: it went through the whole play. */
+  done?: boolean;
 }
 
 export interface PlaybookOutcome {
   hosts: Map<string, HostOutcome>;
   /** Lines that were not JSON (warnings or errors Ansible printed outside the callback). */
   otherLines: string[];
+  /** The task that started last: where a run that was killed stood. */
+  lastTask?: string;
 }
 
 interface Event {
@@ -42,6 +46,7 @@ function str(v: unknown): string | undefined {
 export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
   const hosts = new Map<string, HostOutcome>();
   const otherLines: string[] = [];
+  let lastTask: string | undefined;
   const host = (name: string): HostOutcome => {
     let h = hosts.get(name);
     if (!h) {
@@ -65,6 +70,12 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
     }
     const task = ev.task?.name ?? '';
     switch (ev._event) {
+      // linear strategy: one start per task; free strategy: one per host and task.
+      case 'v2_playbook_on_task_start':
+      case 'v2_playbook_on_handler_task_start':
+      case 'v2_runner_on_start':
+        if (task) lastTask = task;
+        break;
       case 'v2_runner_on_ok':
         for (const [name, result] of Object.entries(ev.hosts ?? {})) host(name).results.set(task, result);
         break;
@@ -93,6 +104,7 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
         for (const [name, s] of Object.entries(ev.stats ?? {})) {
           const h = host(name);
           h.changed = s.changed ?? 0;
+          h.done = true;
           // The jsonl callback does not mark ignored failures; the stats line counts only real ones.
           if (s.failures === 0) delete h.failed;
         }
@@ -101,5 +113,5 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
         break;
     }
   }
-  return { hosts, otherLines };
+  return { hosts, otherLines, ...(lastTask !== undefined ? { lastTask } : {}) };
 }

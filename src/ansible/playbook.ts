@@ -7,6 +7,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEvents, type PlaybookOutcome } from './events.js';
 import { renderExtraVars } from './vars.js';
+import { TIMEOUT_EXIT } from './outcome.js';
+import { ProcessError, lastLine } from '../errors.js';
 import { run } from '../util/proc.js';
 import { runTmp } from '../util/runtmp.js';
 import { inventoryArgs } from '../inventory.js';
@@ -20,12 +22,15 @@ export interface PlaybookRun {
   /** Used for hosts whose inventory entry has no ansible_user (`-u`). */
   remoteUser?: string;
   timeoutMs: number;
-  ansiblePlaybookBin?: string;
+  /** The `ansible_playbook` key, else the name on PATH (Context.ansiblePlaybook); required so that
+   * no caller forgets the key. */
+  ansiblePlaybookBin: string;
   env?: Record<string, string>;
   onEvent?: (line: string) => void;
 }
 
 export interface PlaybookResult extends PlaybookOutcome {
+  /** ansible-playbook's code; TIMEOUT_EXIT when killed at timeoutMs, 127 when it could not start. */
   exitCode: number;
   stderr: string;
 }
@@ -66,18 +71,32 @@ export async function runPlaybook(r: PlaybookRun): Promise<PlaybookResult> {
   writeFileSync(varsFile, renderExtraVars(r.vars), { mode: 0o600 });
   const lines: string[] = [];
   try {
-    const res = await run(r.ansiblePlaybookBin ?? 'ansible-playbook', playbookArgv(r, varsFile), {
-      timeoutMs: r.timeoutMs,
-      env: { ...ansibleEnv(dir), ...r.env },
-      reject: false,
-      label: 'ansible-playbook',
-      onStdoutLine: (l) => {
-        lines.push(l);
-        r.onEvent?.(l);
-      },
-    });
+    let res;
+    try {
+      res = await run(r.ansiblePlaybookBin, playbookArgv(r, varsFile), {
+        timeoutMs: r.timeoutMs,
+        env: { ...ansibleEnv(dir), ...r.env },
+        reject: false,
+        label: 'ansible-playbook',
+        onStdoutLine: (l) => {
+          lines.push(l);
+          r.onEvent?.(l);
+        },
+      });
+    } catch (e) {
+      // Could not start (ENOENT, EACCES): a run that did not happen, like a shell's 127.
+      if (!(e instanceof ProcessError)) throw e;
+      const code = /\b(E[A-Z]{2,})\b/.exec(e.stderrTail)?.[1];
+      const why = code ? ` (${code})` : `: ${lastLine(e.stderrTail)}`;
+      return {
+        hosts: new Map(),
+        otherLines: [],
+        exitCode: 127,
+        stderr: `cannot run ${r.ansiblePlaybookBin}${why}`,
+      };
+    }
     const outcome = parseEvents(lines);
-    return { ...outcome, exitCode: res.timedOut ? 124 : res.exitCode, stderr: res.stderr };
+    return { ...outcome, exitCode: res.timedOut ? TIMEOUT_EXIT : res.exitCode, stderr: res.stderr };
   } finally {
     await closeControlMasters(join(dir, 'cp'));
   }

@@ -25,9 +25,20 @@ function gb(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
+/** Pure: why no binary was found; a configured path is named as such, not looked up on PATH. */
+export function notFound(names: readonly string[]): string {
+  const paths = names.filter((n) => n.includes('/'));
+  const bare = names.filter((n) => !n.includes('/'));
+  return [
+    ...paths.map((p) => `${p} is not an executable file`),
+    ...(bare.length > 0 ? [`not found (looked for ${bare.join(', ')} on PATH)`] : []),
+  ].join('; ');
+}
+
 /** The manager's binaries, once per distinct path. */
 async function managerChecks(
   hosts: HostConfig[],
+  ansiblePlaybook: string,
   lines: CheckLine[],
 ): Promise<Map<HostConfig, { path?: string; version?: string }>> {
   const seen = new Map<string, Promise<CheckLine>>();
@@ -37,13 +48,7 @@ async function managerChecks(
     if (!p) {
       p = (async () => {
         const path = which(names);
-        if (!path)
-          return {
-            host: MANAGER,
-            check: label,
-            ok: false,
-            detail: `not found (looked for ${names.join(', ')} on PATH)`,
-          };
+        if (!path) return { host: MANAGER, check: label, ok: false, detail: notFound(names) };
         const version = withVersion ? await versionOf(path) : undefined;
         return { host: MANAGER, check: label, ok: true, detail: version ? `${path} ${version}` : path };
       })();
@@ -64,7 +69,7 @@ async function managerChecks(
     const comp = candidates(h, 'compressor');
     if (comp.length > 0) pending.push(check(`compressor ${h.compress}`, comp, false));
   }
-  pending.push(check('ansible-playbook', ['ansible-playbook'], false));
+  pending.push(check('ansible-playbook', [ansiblePlaybook], false));
   pending.push(check('ansible-inventory', ['ansible-inventory'], false));
   pending.push(check('ssh', ['ssh'], false));
   const done = await Promise.all(pending);
@@ -116,7 +121,7 @@ export async function check(ctx: Context): Promise<CheckLine[]> {
   } catch (e) {
     lines.push({ host: MANAGER, check: 'inventory', ok: false, detail: errorMessage(e) });
   }
-  const mysqlds = await managerChecks(ctx.hosts, lines);
+  const mysqlds = await managerChecks(ctx.hosts, ctx.ansiblePlaybook, lines);
   const reachable: HostConfig[] = [];
   for (const h of ctx.hosts) {
     const ih = inventory?.hosts.get(h.hostname);

@@ -25,6 +25,7 @@ import { backupId } from '../time.js';
 import { writeFileSync } from 'node:fs';
 import { loadInventory } from '../inventory.js';
 import { runPlaybook } from '../ansible/playbook.js';
+import { hostRunOutcome, outcomeLine } from '../ansible/outcome.js';
 import { runTmp } from '../util/runtmp.js';
 import { credentialsFileContent } from '../engine/credentials.js';
 import { hostSettings } from '../setup.js';
@@ -162,6 +163,9 @@ export function formatRestore(r: RestoreResult): string {
   ].join('\n');
 }
 
+/** The last task of restore.yml's rescue: it fails with what went wrong and what was undone. */
+const RESTORE_REPORT_TASK = 'Report the failure';
+
 export interface ToHostOptions {
   ready?: string;
   toHost: string;
@@ -207,6 +211,7 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     ...(target.mysqlStartCmd ? { xb_start_cmd: target.mysqlStartCmd } : {}),
   };
   const remoteUser = inventory.hosts.get(o.toHost)?.user ? undefined : target.sshUser;
+  const timeoutS = target.timeouts.prepare + target.timeouts.verify;
   let res: Awaited<ReturnType<typeof runPlaybook>>;
   try {
     res = await runPlaybook({
@@ -215,19 +220,28 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
       limit: [o.toHost],
       vars,
       remoteUser,
-      timeoutMs: (target.timeouts.prepare + target.timeouts.verify) * 1000,
+      timeoutMs: timeoutS * 1000,
+      ansiblePlaybookBin: ctx.ansiblePlaybook,
       env: { ANSIBLE_TIMEOUT: String(target.timeouts.ssh) },
     });
   } finally {
     rmSync(credentialsSrc, { force: true });
   }
-  const out = res.hosts.get(o.toHost);
-  if (!out)
-    throw new XbError(
-      `restore playbook did not run on ${o.toHost}: ${res.stderr.trim().split('\n').pop() ?? res.exitCode}`,
-    );
-  if (out.unreachable) throw new XbError(`cannot reach ${o.toHost} over ssh: ${out.unreachable}`);
-  if (out.failed) throw new XbError(`restore onto ${o.toHost} failed: ${out.failed.msg}`);
+  const out = hostRunOutcome(res, o.toHost);
+  // The rescue's report says at which task the restore failed and that it rolled back.
+  if (out.kind === 'failed' && out.failure.task === RESTORE_REPORT_TASK)
+    throw new XbError(`restore onto ${o.toHost} failed: ${out.failure.msg.trim().replace(/\s*\n\s*/g, ' ')}`);
+  if (out.kind !== 'ok') {
+    const line = outcomeLine(out, {
+      action: 'restore',
+      onHost: `restore onto ${o.toHost}`,
+      host: o.toHost,
+      budget: `${timeoutS} s (timeout_prepare + timeout_verify)`,
+    });
+    // Killed, the playbook could not roll back: the server may be stopped or its datadir aside.
+    const hint = out.kind === 'timeout' ? `; its rollback did not run: check the server on ${o.toHost}` : '';
+    throw new XbError(line + hint);
+  }
   if (configured) {
     const troot = hostDir(configured.backupDir, configured.name);
     mkdirSync(troot, { recursive: true, mode: 0o700 });

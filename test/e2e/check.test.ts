@@ -1,5 +1,6 @@
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sandbox, sandboxDir, sandboxUp, sb2Re, sql, testConfig, xbMgr } from './sandbox.js';
 
@@ -119,6 +120,41 @@ t.test('check: a helper install is idempotent (second setup changes nothing)', a
     /backup_local$/,
     'not "(installed now)"',
   );
+});
+
+t.test('check: a setup that outlives its time budget fails that host with one clean line', async (t) => {
+  // The probe asks the configured tool for its version; this one hangs (the helper gives it 30 s),
+  // so setup.yml is killed at 10 x timeout_ssh = 20 s after its install tasks succeeded.
+  const tool = join(mkdtempSync(join(tmpdir(), 'xb-slow-tool-')), 'slow-tool');
+  writeFileSync(tool, '#!/bin/sh\nexec sleep 40\n', { mode: 0o755 });
+  const { file } = testConfig([], { sb2: [`remote_tool_path = ${tool}`, 'timeout_ssh = 2'] });
+  const r = await xbMgr(['--config', file, 'check', '--host', 'sb2']);
+  t.equal(r.exitCode, 1, r.stderr);
+  t.match(
+    r.stdout,
+    new RegExp(
+      `^sb2\\s+setup\\s+FAILED\\s+setup on ${sb2Re} timed out after 20 s \\(10 x timeout_ssh\\) in task "[^"]+"$`,
+      'm',
+    ),
+  );
+  t.notMatch(r.stdout + r.stderr, /internal error|\n\s+at /, 'no crash, no stack trace');
+  t.equal(r.stdout.split('\n').filter((l) => /FAILED/.test(l)).length, 1, 'exactly one failed line');
+});
+
+t.test('check: a missing ansible_playbook is reported, and setup fails cleanly', async (t) => {
+  const { file } = testConfig(['ansible_playbook = /nonexistent/ansible-playbook']);
+  const { code, lines, stderr } = await checkJson(file);
+  t.equal(code, 1);
+  t.match(
+    lines.find((l) => l.host === 'manager' && l.check === 'ansible-playbook'),
+    { ok: false, detail: /\/nonexistent\/ansible-playbook/ },
+  );
+  t.same(failed(lines), ['manager ansible-playbook', 'sb1 setup', 'sb2 setup']);
+  t.match(
+    lines.find((l) => l.host === 'sb1' && l.check === 'setup')?.detail,
+    /nonexistent\/ansible-playbook/,
+  );
+  t.notMatch(stderr, /internal error/);
 });
 
 t.test('bad config and unparsable inventory exit 2 with one clear line', async (t) => {

@@ -4,7 +4,18 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { sandbox, sandboxDir, sandboxUp, sb2Address, sb2Re, sql, testConfig, xbMgr } from './sandbox.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import {
+  sandbox,
+  sandboxDir,
+  sandboxUp,
+  sb2Address,
+  sb2Re,
+  setKeys,
+  sql,
+  testConfig,
+  xbMgr,
+} from './sandbox.js';
 import { FINGERPRINT_SQL, sourceFingerprint, startOnDir } from './restore-helpers.js';
 
 sandboxUp(2);
@@ -167,9 +178,8 @@ t.test(
       sandbox('stop-db', 'sb2');
       rmSync(join(d2, 'data'), { recursive: true, force: true });
       renameSync(join(d2, aside), join(d2, 'data'));
-      for (const n of readdirSync(d2).filter(
-        (x) => x.startsWith('data.old-') || x.startsWith('data.failed-'),
-      )) {
+      // .xb-new-/.xb-restore-: what a restore killed by its timeout left beside the datadir.
+      for (const n of readdirSync(d2).filter((x) => /^data\.(old|failed|xb-new|xb-restore)-/.test(x))) {
         rmSync(join(d2, n), { recursive: true, force: true });
       }
       sandbox('start-db', 'sb2');
@@ -222,5 +232,47 @@ t.test(
     // The restore ended sb2's chain: its next run is a full backup.
     const plan = await xbMgr(['--config', file, 'plan', '--host', 'sb2']);
     t.match(plan.stdout, /sb2 {2}full: the host was restored at .*: its chain ended there/);
+
+    // sb2's section names its real datadir (issue 12: the skipped datadir query broke this).
+    const withKeys = (name: string, lines: string[]): string => {
+      const f = join(dir, name);
+      writeFileSync(f, setKeys(readFileSync(file, 'utf8'), 'sb2', lines), { mode: 0o600 });
+      return f;
+    };
+    const datadirConf = withKeys('datadir.conf', [`mysql_datadir = ${join(d2, 'data')}`]);
+    sql('sb2', 'CREATE TABLE shop.marker2 (x INT)');
+    r = await xbMgr([
+      '--config',
+      datadirConf,
+      'restore',
+      '--host',
+      'sb1',
+      '--to-host',
+      sb2Address,
+      '--force',
+    ]);
+    t.equal(r.exitCode, 0, r.stderr);
+    t.match(r.stdout, /the server was started on the restored data and answers/);
+    t.equal(sourceFingerprint('sb2'), atBackup, 'sb2 answers with the restored data');
+    t.equal(sql('sb2', "SHOW TABLES IN shop LIKE 'marker2'"), '', 'on the restored data, not the old');
+
+    // A restore that outlives its time budget is a failure (issue 12: reported as started). The
+    // stop command hangs, so the playbook is killed before the server was touched.
+    const slowConf = withKeys('slow.conf', [
+      'mysql_stop_cmd = sleep 50',
+      'timeout_prepare = 15',
+      'timeout_verify = 15',
+    ]);
+    r = await xbMgr(['--config', slowConf, 'restore', '--host', 'sb1', '--to-host', sb2Address, '--force']);
+    t.equal(r.exitCode, 1, r.stdout);
+    t.match(
+      r.stderr,
+      new RegExp(
+        `^xb-mgr: restore onto ${sb2Re} timed out after 30 s \\(timeout_prepare \\+ timeout_verify\\) in task "[^"]+"[^\\n]*$`,
+      ),
+      'one line naming the host, the time budget and the task',
+    );
+    t.notMatch(r.stdout, /answers/);
+    t.equal(sourceFingerprint('sb2'), atBackup, 'sb2 still runs on its data');
   },
 );

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ansibleEnv, playbookArgv, type PlaybookRun } from '../../src/ansible/playbook.js';
+import { ansibleEnv, playbookArgv, runPlaybook, type PlaybookRun } from '../../src/ansible/playbook.js';
 import { parseEvents } from '../../src/ansible/events.js';
 import { renderExtraVars } from '../../src/ansible/vars.js';
 
@@ -13,6 +13,7 @@ const base: PlaybookRun = {
   limit: ['db1'],
   vars: { ignored: 'vars go to the file, never to argv' },
   timeoutMs: 60_000,
+  ansiblePlaybookBin: 'ansible-playbook',
 };
 const VARS = '/run/xb-mgr/pb-abc123/vars.yml';
 
@@ -219,3 +220,10 @@ t.test(
     t.equal(h?.changed, 0, 'changed comes from the stats: a failed task is not counted');
   },
 );
+
+t.test('runPlaybook: an ansible_playbook that cannot start is a run that did not happen', async (t) => {
+  const r = await runPlaybook({ ...base, ansiblePlaybookBin: '/nonexistent/ansible-playbook' });
+  t.equal(r.exitCode, 127);
+  t.equal(r.stderr, 'cannot run /nonexistent/ansible-playbook (ENOENT)');
+  t.equal(r.hosts.size, 0);
+});
