@@ -6,7 +6,16 @@
  * never deleted.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  lchownSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import type { HostConfig } from '../config/load.js';
@@ -19,8 +28,9 @@ import { which } from '../engine/binaries.js';
 import { decompressor } from '../ready/commands.js';
 import type { ReadyInfo } from '../ready/make.js';
 import { applyChain, decompressorBin, sha256File, USE_MEMORY } from '../ready/apply.js';
+import { traversable, workerSetup } from '../ready/worker.js';
 import { ChecksumMismatch, isNoSpace } from '../ready/failure.js';
-import { pipeline } from '../util/proc.js';
+import { pipeline, run } from '../util/proc.js';
 import { backupId } from '../time.js';
 import { writeFileSync } from 'node:fs';
 import { loadInventory } from '../inventory.js';
@@ -81,19 +91,54 @@ async function unpackReady(root: string, info: ReadyInfo, stage: string, timeout
   if (got !== info.sha256) throw new ChecksumMismatch(`ready/${info.file}`, info.sha256, got);
 }
 
-/** `--backup ID`: the whole chain prepared from the stored streams, the last step final. */
+/**
+ * `--backup ID`: the whole chain prepared from the stored streams, the last step final. The work
+ * happens as the worker in its area (prepare/restore-<pid>); the result is given back to root and
+ * moved into `stage`.
+ */
 async function prepareChain(h: HostConfig, root: string, id: string, stage: string): Promise<Manifest> {
   const { backups } = readCatalog(root);
   const leaf = backups.find((b) => b.id === id);
   if (!leaf) throw new XbError(`no backup ${id} in ${root} (see xb-mgr list)`);
   const chain = chainOf(leaf, byIdMap(backups));
   if (chain.broken) throw new XbError(`cannot restore ${id}: ${chain.broken}`);
-  await applyChain(h, root, chain.backups, stage, {
-    final: true,
-    incrementalDir: (m) => `${stage}.inc-${m.id}`,
-    useMemory: USE_MEMORY,
-  });
+  const prep = join(root, 'prepare');
+  mkdirSync(prep, { recursive: true, mode: 0o700 });
+  traversable(workerSetup(), [h.backupDir, root, prep]);
+  const work = join(prep, `restore-${process.pid}`);
+  try {
+    await applyChain(h, root, chain.backups, work, {
+      final: true,
+      incrementalDir: (m) => `${work}.inc-${m.id}`,
+      useMemory: USE_MEMORY,
+    });
+    if (workerSetup()) reclaim(work);
+    await moveDir(work, stage, h.timeouts.prepare * 1000);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
   return leaf;
+}
+
+/** Give a directory the worker wrote back to root (no link followed). */
+function reclaim(dir: string): void {
+  lchownSync(dir, 0, 0);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) reclaim(p);
+    else lchownSync(p, 0, 0);
+  }
+}
+
+/** Move `from` to `to` (which must not exist): a rename, or a copy across filesystems. */
+async function moveDir(from: string, to: string, timeoutMs: number): Promise<void> {
+  rmSync(to, { recursive: true, force: true });
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await run(which(['cp']) ?? 'cp', ['-a', from, to], { timeoutMs, label: 'cp' });
+  }
 }
 
 export async function restoreToDir(ctx: Context, o: RestoreOptions): Promise<RestoreResult> {

@@ -3,7 +3,7 @@
  * file may call it; files run one at a time (tap --jobs=1) and restore what they break.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,8 @@ export function testConfig(
   hostExtra: Record<string, string[]> = {},
 ): { file: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'xb-e2e-'));
+  // backup_dir's parents must let the unprivileged worker pass (never list): as /backup would.
+  chmodSync(dir, 0o711);
   const base = readFileSync(join(sandboxDir, 'backup.conf'), 'utf8');
   let text = base
     .replace(/^backup_dir = .*$/m, `backup_dir = ${dir}/backups`)
