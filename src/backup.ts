@@ -17,7 +17,7 @@ import {
   updateManifest,
 } from './catalog/store.js';
 import { keepFailed, makeReady, ReadyFailure, type ReadyInfo } from './ready/make.js';
-import { emptyTrash, hostRetentionPlan, moveToTrash } from './catalog/retain.js';
+import { emptyLeftoverTrash, retainHost } from './catalog/retain.js';
 import { faultPoint } from './util/fault.js';
 import type { Deletion } from './retention.js';
 import type { Manifest } from './catalog/manifest.js';
@@ -289,15 +289,19 @@ export function restoredAt(root: string): string | undefined {
   }
 }
 
-/** Retention, only after the host's run succeeded end to end. */
+/** Retention, only after the host's run succeeded end to end (under the catalog's exclusive access). */
 async function retain(h: HostConfig, root: string, now: Date, log: Log): Promise<Deletion[]> {
-  const plan = hostRetentionPlan(h, root, now);
-  for (const d of plan.delete)
-    log.info({ step: 'retain', id: d.id, kind: d.kind }, `deleting ${d.kind} ${d.what} ${d.id}: ${d.reason}`);
-  moveToTrash(root, plan.delete);
-  await faultPoint('retention');
-  emptyTrash(root);
-  return plan.delete;
+  return retainHost(h, root, now, {
+    onWait: (m) => log.info({ step: 'retain' }, m),
+    onPlan: (plan) => {
+      for (const d of plan.delete)
+        log.info(
+          { step: 'retain', id: d.id, kind: d.kind },
+          `deleting ${d.kind} ${d.what} ${d.id}: ${d.reason}`,
+        );
+    },
+    beforeEmpty: () => faultPoint('retention'),
+  });
 }
 
 /** A failed ready step: keep its working directory, mark the backup unusable when its data is at fault. */
@@ -349,7 +353,8 @@ export async function backupHost(
     const { lock, tookOver } = acquireLock(join(root, '.lock'), 'host', h.name);
     release = () => lock.release();
     if (tookOver) log.warn({ step: 'lock' }, tookOver);
-    emptyTrash(root); // what a killed retention left behind
+    const trashLeft = await emptyLeftoverTrash(root); // what a killed retention left behind
+    if (trashLeft) log.warn({ step: 'cleanup' }, trashLeft);
     const removed = cleanTmp(root);
     if (removed.length > 0)
       log.warn({ step: 'cleanup' }, `removed leftovers of an interrupted run: tmp/${removed.join(', tmp/')}`);

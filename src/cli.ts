@@ -16,6 +16,9 @@ const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'u
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** A line on stderr while a command waits for the catalog (keep, verify, restore). */
+const notice = (m: string) => void process.stderr.write(`xb-mgr: ${m}\n`);
+
 function program(): Command {
   const p = new Command('xb-mgr')
     .description('Backup manager for MySQL and MariaDB (MariaBackup / XtraBackup over SSH with Ansible)')
@@ -104,7 +107,7 @@ function program(): Command {
     .action(async (o: { host?: string[]; json?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
       const { verifyCommand } = await import('./commands/verify.js');
-      const r = await verifyCommand(ctx);
+      const r = await verifyCommand(ctx, { onWait: notice });
       process.stdout.write(
         o.json
           ? JSON.stringify(r, null, 2) + '\n'
@@ -140,14 +143,26 @@ function program(): Command {
         if (o.toHost && o.backup) throw new UsageError('--backup restores into a --target-dir only');
         const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
         const { formatRestore, restoreToDir, restoreToHost } = await import('./commands/restore.js');
-        const r = o.toHost
-          ? await restoreToHost(ctx, { ready: o.ready, toHost: o.toHost, force: o.force === true })
-          : await restoreToDir(ctx, {
-              ready: o.ready,
-              backup: o.backup,
-              targetDir: o.targetDir!,
-              force: o.force === true,
-            });
+        const { withAccess } = await import('./catalog/access.js');
+        const { hostDir } = await import('./catalog/store.js');
+        const h = ctx.hosts[0]!;
+        // A reader of the host's catalog: retention does not take away what is being restored, and
+        // the restore waits only for retention or keep (seconds), never for a running backup.
+        const r = await withAccess(
+          hostDir(h.backupDir, h.name),
+          'read',
+          'restore',
+          () =>
+            o.toHost
+              ? restoreToHost(ctx, { ready: o.ready, toHost: o.toHost, force: o.force === true })
+              : restoreToDir(ctx, {
+                  ready: o.ready,
+                  backup: o.backup,
+                  targetDir: o.targetDir!,
+                  force: o.force === true,
+                }),
+          { onWait: notice },
+        );
         process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatRestore(r) + '\n');
       },
     );
@@ -160,7 +175,7 @@ function program(): Command {
     .action(async (id: string, o: { host: string; release?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
       const { keepCommand } = await import('./commands/keep.js');
-      process.stdout.write(keepCommand(ctx, id, o.release === true) + '\n');
+      process.stdout.write((await keepCommand(ctx, id, o.release === true, { onWait: notice })) + '\n');
     });
   return p;
 }

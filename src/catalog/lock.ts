@@ -3,7 +3,7 @@
  * process start time (so a reused PID is not mistaken for the owner) and, for the run lock, the
  * process groups of the children it started. A lock whose owner is dead is stale: it is taken
  * over, after stopping what the dead run left running (only groups whose leader still has the
- * recorded start time, i.e. processes that run started).
+ * recorded start time, i.e. processes that run started: see safeToSignal).
  */
 import {
   closeSync,
@@ -43,6 +43,27 @@ export function isAlive(pid: number, start?: string): boolean {
   const s = procStart(pid);
   if (s === undefined) return false;
   return start === undefined || s === start;
+}
+
+/**
+ * May the process group of a child recorded in a stale lock be killed? Only when the record proves
+ * the process is that child: a PID above 1 (`kill(-1)` signals every process, `kill(-0)` our own
+ * group) and a recorded start time equal to the process's current one. A record without a start
+ * time proves nothing (the child may have ended and its PID been reused), so it is left alone.
+ */
+export function safeToSignal(
+  child: { pid?: unknown; start?: unknown },
+  startOf: (pid: number) => string | undefined = procStart,
+): boolean {
+  const { pid, start } = child;
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return false;
+  if (typeof start !== 'string' || start === '') return false;
+  return startOf(pid) === start;
+}
+
+export interface LockDeps {
+  /** Signals a process group; injected by tests, which must never send a real signal. */
+  kill?: (pid: number, signal: NodeJS.Signals) => void;
 }
 
 function parseLock(text: string): LockInfo | undefined {
@@ -91,7 +112,9 @@ export function acquireLock(
   kind: 'run' | 'host',
   what: string,
   alertHours = 24,
+  deps: LockDeps = {},
 ): AcquireResult {
+  const kill = deps.kill ?? killGroup;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const me: LockInfo = {
     pid: process.pid,
@@ -142,10 +165,13 @@ export function acquireLock(
     }
     rmSync(aside, { force: true });
     const stopped: number[] = [];
-    for (const c of holder?.children ?? []) {
-      if (isAlive(c.pid, c.start)) {
-        killGroup(c.pid, 'SIGKILL');
-        stopped.push(c.pid);
+    // The record is untrusted (a crash, an old version, a hand edit): each child must pass safeToSignal.
+    const children: unknown[] = Array.isArray(holder?.children) ? holder.children : [];
+    for (const c of children) {
+      if (typeof c === 'object' && c !== null && safeToSignal(c)) {
+        const pid = (c as { pid: number }).pid;
+        kill(pid, 'SIGKILL');
+        stopped.push(pid);
       }
     }
     tookOver = `took over the stale lock ${path} of PID ${holder?.pid ?? '?'} (not running)${

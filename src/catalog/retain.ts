@@ -2,12 +2,15 @@
  * Applying a retention plan: each item is moved into <host>/trash/ first (in the plan's order:
  * incrementals before the full they depend on, newest first), then the trash is emptied, so a
  * kill -9 midway never leaves an incremental whose parent is gone. Pins live in pins.json.
+ * Retention plans and moves under the catalog's exclusive access (access.ts), so that no `keep`
+ * adds a pin meanwhile and no restore or verify is reading what goes.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRetention, type Deletion, type ReadyEntry, type RetentionPlan } from '../retention.js';
 import type { HostConfig } from '../config/load.js';
 import { readCatalog, writeFileAtomic } from './store.js';
+import { acquireAccess, withAccess, type AccessOptions } from './access.js';
 
 export function listReadies(root: string): ReadyEntry[] {
   const dir = join(root, 'ready');
@@ -83,4 +86,59 @@ export function hostRetentionPlan(h: HostConfig, root: string, now: Date): Reten
     retainReady: h.retainNumReadyBackups,
     pins: readPins(root),
   });
+}
+
+export interface RetainHooks extends AccessOptions {
+  /** Told the plan before anything moves (for the log). */
+  onPlan?: (plan: RetentionPlan) => void;
+  /** Runs between the moves into trash/ and emptying it (the fault suite pauses there). */
+  beforeEmpty?: () => Promise<void>;
+}
+
+/**
+ * Retention of one host: plan, move into trash/, empty it, all under the catalog's exclusive
+ * access (waits for readers, then fails naming the holder: nothing is moved then).
+ */
+export async function retainHost(
+  h: HostConfig,
+  root: string,
+  now: Date,
+  hooks: RetainHooks = {},
+): Promise<Deletion[]> {
+  return withAccess(
+    root,
+    'write',
+    'retention',
+    async () => {
+      const plan = hostRetentionPlan(h, root, now);
+      hooks.onPlan?.(plan);
+      moveToTrash(root, plan.delete);
+      await hooks.beforeEmpty?.();
+      emptyTrash(root);
+      return plan.delete;
+    },
+    hooks,
+  );
+}
+
+/**
+ * Empty what a killed retention left in trash/, if the catalog is free right now; else leave it
+ * for this run's retention (nothing reads trash/, so waiting would only delay the backup).
+ * Returns a warning when it could not.
+ */
+export async function emptyLeftoverTrash(root: string): Promise<string | undefined> {
+  const trash = join(root, 'trash');
+  if (!existsSync(trash) || readdirSync(trash).length === 0) return undefined;
+  let access;
+  try {
+    access = await acquireAccess(root, 'write', 'run (emptying trash/)', { waitMs: 0 });
+  } catch (e) {
+    return `left trash/ as it is for now: ${(e as Error).message}`;
+  }
+  try {
+    emptyTrash(root);
+  } finally {
+    access.release();
+  }
+  return undefined;
 }

@@ -9,6 +9,7 @@ import type { Context } from '../context.js';
 import { backupPath, hostDir, readCatalog } from '../catalog/store.js';
 import { byIdMap } from '../catalog/chain.js';
 import { listReadies } from '../catalog/retain.js';
+import { withAccess, type AccessOptions } from '../catalog/access.js';
 
 export interface VerifyProblem {
   host: string;
@@ -88,11 +89,19 @@ export async function verifyHost(
 
 export async function verifyCommand(
   ctx: Context,
+  o: AccessOptions = {},
 ): Promise<{ ok: boolean; checked: number; problems: VerifyProblem[] }> {
   let checked = 0;
   const problems: VerifyProblem[] = [];
   for (const h of ctx.hosts) {
-    const r = await verifyHost(h.backupDir, h.name);
+    // A reader: retention waits for it, it waits only for retention or keep (never for a backup).
+    const r = await withAccess(
+      hostDir(h.backupDir, h.name),
+      'read',
+      'verify',
+      () => verifyHost(h.backupDir, h.name),
+      o,
+    );
     checked += r.checked;
     problems.push(...r.problems);
   }

@@ -11,7 +11,17 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyRetention, emptyTrash, listReadies, readPins, writePins } from '../../src/catalog/retain.js';
+import {
+  applyRetention,
+  emptyLeftoverTrash,
+  emptyTrash,
+  listReadies,
+  readPins,
+  retainHost,
+  writePins,
+} from '../../src/catalog/retain.js';
+import type { HostConfig } from '../../src/config/load.js';
+import { startTs } from './procs-ts.js';
 import { planRetention, type Deletion, type ReadyEntry } from '../../src/retention.js';
 import { readCatalog } from '../../src/catalog/store.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
@@ -289,4 +299,96 @@ t.test('a crash after any number of moves leaves no incremental without its pare
     [`${nov(9)} lacks ${nov(8)}`],
     'oldest first: the full of the 8th goes first',
   );
+});
+
+const holdChild = new URL('../fixtures/access-child.ts', import.meta.url).pathname;
+const host = { name: 'db1', retainDays: 1, retainNumReadyBackups: 1 } as HostConfig;
+const NOW = new Date('2026-11-24T02:00:00Z');
+
+t.test('retainHost: waits for a reader in another process, then plans and applies', async (t) => {
+  const root = tempRoot(t);
+  writeCatalog(root, catalog());
+  writeReady(root, nov(23));
+  writeReady(root, nov(24));
+  const reader = startTs(t, holdChild, ['hold', root, 'read', 'restore', '1500']);
+  await reader.line(/^held /);
+  const told: string[] = [];
+  const planned: number[] = [];
+  let between = 0;
+  const deleted = await retainHost(host, root, NOW, {
+    waitMs: 30_000,
+    onWait: (m) => told.push(m),
+    onPlan: (p) => planned.push(p.delete.length),
+    beforeEmpty: async () => {
+      between = readdirSync(join(root, 'trash')).length;
+    },
+  });
+  const done = Date.now();
+  const released = Number((await reader.line(/^released /)).split(' ')[1]);
+  t.ok(done >= released, 'retention went on after the restore released the catalog');
+  t.match(told, [/^xbretain-\w+: waiting for PID \d+ \(restore, since .*\) to finish with the catalog$/]);
+  t.strictSame(planned, [deleted.length], 'the plan was told before anything moved');
+  t.equal(deleted.length, 15, 'two weeks and a ready file deleted');
+  t.equal(between, 16, 'the moves happened before emptying (a ready file is two entries)');
+  t.strictSame(readdirSync(join(root, 'trash')), [], 'trash emptied');
+  t.strictSame(readdirSync(join(root, 'full')), [nov(22)], 'this week stays');
+  t.strictSame(readdirSync(join(root, '.access')), [], 'access released');
+});
+
+t.test(
+  'retainHost: a restore holding the catalog longer than the wait: fails naming it, nothing moved',
+  async (t) => {
+    const root = tempRoot(t);
+    writeCatalog(root, catalog());
+    const reader = startTs(t, holdChild, ['hold', root, 'read', 'restore', '-1']);
+    await reader.line(/^held /);
+    await t.rejects(retainHost(host, root, NOW, { waitMs: 300 }), {
+      exitCode: 1,
+      message: new RegExp(
+        `^xbretain-\\w+: retention waited 0\\.[34] s for the catalog ${root}: PID ${reader.proc.pid} \\(restore\\) reads it since \\S+; try again when it is done$`,
+      ),
+    });
+    t.equal(readCatalog(root).backups.length, catalog().length, 'every backup is still there');
+    t.strictSame(readdirSync(join(root, 'trash')), [], 'nothing in the trash');
+  },
+);
+
+t.test('retainHost: a pin added by keep before retention takes the catalog is honoured', async (t) => {
+  const root = tempRoot(t);
+  writeCatalog(root, catalog());
+  const keeper = startTs(t, holdChild, ['hold', root, 'write', 'keep', '800']);
+  await keeper.line(/^held /);
+  // The "keep" holds the catalog; it pins the 10th while retention waits.
+  writePins(root, new Set([nov(10)]));
+  const deleted = await retainHost(host, root, NOW, { waitMs: 30_000 });
+  t.notOk(
+    deleted.some((d) => d.id === nov(10) || d.id === nov(8) || d.id === nov(9)),
+    'the pinned backup and its ancestors stay',
+  );
+  t.ok(existsSync(join(root, 'incremental', nov(10))), 'still on disk');
+});
+
+t.test('emptyLeftoverTrash: empties when the catalog is free, else leaves it for later', async (t) => {
+  const root = tempRoot(t);
+  t.equal(await emptyLeftoverTrash(root), undefined, 'no trash/: nothing to do');
+  mkdirSync(join(root, 'trash'));
+  t.equal(await emptyLeftoverTrash(root), undefined, 'empty trash/: nothing to do');
+  t.notOk(existsSync(join(root, '.access')), 'and no access taken');
+  mkdirSync(join(root, 'trash', 'full-x'));
+  const reader = startTs(t, holdChild, ['hold', root, 'read', 'restore', '-1']);
+  await reader.line(/^held /);
+  const t0 = Date.now();
+  const warning = await emptyLeftoverTrash(root);
+  t.ok(Date.now() - t0 < 2000, 'it does not wait');
+  t.match(
+    warning,
+    new RegExp(
+      `^left trash/ as it is for now: xbretain-\\w+: run \\(emptying trash/\\) waited 0 s .*PID ${reader.proc.pid} \\(restore\\) reads it`,
+    ),
+  );
+  t.strictSame(readdirSync(join(root, 'trash')), ['full-x'], 'left as it is');
+  reader.proc.kill('SIGKILL');
+  await reader.exit;
+  t.equal(await emptyLeftoverTrash(root), undefined, 'free again');
+  t.strictSame(readdirSync(join(root, 'trash')), [], 'emptied');
 });

@@ -23,7 +23,7 @@ import {
   updateManifest,
   writeFileAtomic,
 } from '../../src/catalog/store.js';
-import { acquireLock, isAlive, procStart } from '../../src/catalog/lock.js';
+import { acquireLock, isAlive, procStart, safeToSignal } from '../../src/catalog/lock.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { LockHeldError, XbError } from '../../src/errors.js';
 
@@ -426,4 +426,88 @@ t.test('acquireLock: a recorded child whose start time does not match is not kil
   t.equal(stranger.signalCode, null, 'not signalled');
   t.equal(isAlive(stranger.pid), true);
   lock.release();
+});
+
+t.test('safeToSignal: only a PID above 1 whose start time is the recorded one', async (t) => {
+  // A fake process table: PID -> start time. Nothing here looks at real processes.
+  const table = new Map<number, string>([
+    [1, '1'],
+    [4321, '777'],
+  ]);
+  const startOf = (pid: number) => table.get(pid);
+  const cases: [name: string, child: { pid?: unknown; start?: unknown }, want: boolean][] = [
+    ['a child that is still ours', { pid: 4321, start: '777' }, true],
+    ['pid 0 (kill(-0) is our own group)', { pid: 0, start: '777' }, false],
+    ['pid 1 (kill(-1) is every process), start matching', { pid: 1, start: '1' }, false],
+    ['pid 1 without a start time', { pid: 1 }, false],
+    ['negative pid', { pid: -5, start: '777' }, false],
+    ['NaN', { pid: NaN, start: '777' }, false],
+    ['Infinity', { pid: Infinity, start: '777' }, false],
+    ['not an integer', { pid: 4321.5, start: '777' }, false],
+    ['a numeric string', { pid: '4321', start: '777' }, false],
+    ['a string /proc understands', { pid: 'self', start: '777' }, false],
+    ['no pid', { start: '777' }, false],
+    ['null pid (NaN in JSON)', { pid: null, start: '777' }, false],
+    ['a child without a start time', { pid: 4321 }, false],
+    ['an empty start time', { pid: 4321, start: '' }, false],
+    ['a start time that is not a string', { pid: 4321, start: 777 }, false],
+    ['start time differs (the PID was reused)', { pid: 4321, start: '776' }, false],
+    ['the process is gone', { pid: 999_999, start: '777' }, false],
+  ];
+  for (const [name, child, want] of cases) t.equal(safeToSignal(child, startOf), want, name);
+  t.equal(safeToSignal({ pid: process.pid, start: procStart(process.pid) }), true, 'default: /proc');
+  t.equal(safeToSignal({ pid: deadPid(), start: '1' }), false, 'default: a dead PID');
+});
+
+t.test('acquireLock: takeover signals only recorded children that are provably still ours', async (t) => {
+  // Safety net: killGroup itself is replaced too, so even code that ignored the injected kill
+  // (the code before this fix did) never sends a real signal from this test.
+  const reached: number[] = [];
+  const { acquireLock: acquire } = await t.mockImport<typeof import('../../src/catalog/lock.js')>(
+    '../../src/catalog/lock.js',
+    { '../../src/util/proc.js': { killGroup: (pid: number) => void reached.push(pid) } },
+  );
+  const me = process.pid; // a live process with a known start time: the "good child"
+  const myStart = procStart(me)!;
+  const initStart = procStart(1);
+  const dead = deadPid();
+  const cases: [name: string, children: string, killed: number[]][] = [
+    ['pid 0', `[{"pid": 0, "start": "${myStart}"}]`, []],
+    ['pid 1 with its real start time', `[{"pid": 1, "start": "${initStart}"}]`, []],
+    ['pid 1 without a start time', '[{"pid": 1}]', []],
+    ['pid -5', `[{"pid": -5, "start": "${myStart}"}]`, []],
+    ['NaN (null in JSON)', `[{"pid": null, "start": "${myStart}"}]`, []],
+    ['a pid that is a string /proc understands', `[{"pid": "self", "start": "${myStart}"}]`, []],
+    ['a child without a start time', `[{"pid": ${me}}]`, []],
+    ['start time mismatch', `[{"pid": ${me}, "start": "${myStart}0"}]`, []],
+    ['a reused pid: the child is gone, another process has its pid', `[{"pid": ${me}, "start": "1"}]`, []],
+    ['a good child is killed', `[{"pid": ${me}, "start": "${myStart}"}]`, [me]],
+    ['children is not a list', '"1"', []],
+    ['a list of garbage', '[1, null, "x", [1]]', []],
+    ['only the good one of several', `[{"pid": 1}, {"pid": ${me}, "start": "${myStart}"}, {"pid": 0}]`, [me]],
+  ];
+  const dir = tempDir(t);
+  for (const [i, [name, children, killed]] of cases.entries()) {
+    const path = join(dir, `lock-${i}`);
+    writeFileSync(path, `{"pid": ${dead}, "since": "2026-11-24T03:00:00.000Z", "children": ${children}}`);
+    const calls: [number, string][] = [];
+    reached.length = 0;
+    const { lock, tookOver } = acquire(path, 'run', 'xb-mgr run', 24, {
+      kill: (pid, signal) => void calls.push([pid, signal]),
+    });
+    t.strictSame(reached, [], `${name}: the real killGroup is never reached`);
+    t.strictSame(
+      calls,
+      killed.map((p) => [p, 'SIGKILL']),
+      `${name}: ${killed.length > 0 ? 'killed' : 'nothing signalled'}`,
+    );
+    t.equal(
+      tookOver,
+      `took over the stale lock ${path} of PID ${dead} (not running)${
+        killed.length > 0 ? `; stopped the process groups it left: ${killed.join(', ')}` : ''
+      }`,
+      `${name}: the warning`,
+    );
+    lock.release();
+  }
 });
