@@ -23,8 +23,9 @@ import type { Deletion } from './retention.js';
 import type { Manifest } from './catalog/manifest.js';
 import { decide, type Decision } from './schedule.js';
 import { backupToolArgs, streamCompression, streamFileName } from './engine/commands.js';
-import { extractFramed, parseBinlog, parseCheckpoints, parseToolVersion, toolError } from './engine/parse.js';
-import { judgeTransfer } from './engine/validate.js';
+import { pushToolLog, transferOutcome } from './transfer/outcome.js';
+import { MAX_RESULT_BYTES, RESULT_FILE } from './transfer/result.js';
+import { boundLog, fileBytes, readSmallFile, readToolLog } from './transfer/files.js';
 import { runPlaybook } from './ansible/playbook.js';
 import { credentialsFileContent } from './engine/credentials.js';
 import { hostSettings } from './setup.js';
@@ -34,10 +35,9 @@ import {
   helperSha256,
   installKey,
   readInstallKey,
-  REINSTALL_CODES,
   writeInstallKey,
 } from './install-record.js';
-import { errorMessage, lastLine } from './errors.js';
+import { errorMessage } from './errors.js';
 import { parseManagerHost } from './config/values.js';
 import { uniqueId } from './time.js';
 import type { Log } from './report/log.js';
@@ -80,8 +80,6 @@ class HostFailure extends Error {
 }
 
 const PROGRESS_MS = 10_000;
-const PULL_TASK = "Pull the backup stream into the manager's catalog";
-const PUSH_TASK = "Push the backup stream to the manager's catalog";
 
 function freeBytes(dir: string): number {
   const s = statfsSync(dir);
@@ -156,7 +154,8 @@ async function transfer(
   const t0 = Date.now();
   const remoteUser = inventory.hosts.get(h.hostname)?.user ? undefined : h.sshUser;
   // Progress of the transfer: bytes received so far and the rate, every PROGRESS_MS.
-  const part = join(tmpDir, `${streamFileName(streamCompression(h.compress))}.part`);
+  const file = streamFileName(streamCompression(h.compress));
+  const part = join(tmpDir, `${file}.part`);
   let lastBytes = 0;
   const progress = setInterval(() => {
     let bytes = 0;
@@ -190,88 +189,50 @@ async function transfer(
   }
   const seconds = (Date.now() - t0) / 1000;
   const o = res.hosts.get(h.hostname);
-  // Pull: xb_pull kept ssh's stderr in tool.log. Push: the tool's log is the push task's stderr.
-  const toolLogPath = join(tmpDir, 'tool.log');
-  const pushed = o?.results.get(PUSH_TASK);
-  if (h.transfer === 'push' && typeof pushed?.stderr === 'string' && existsSync(tmpDir)) {
-    writeFileSync(toolLogPath, pushed.stderr + '\n', { mode: 0o600 });
+  // Pull: xb_pull kept ssh's stderr in tool.log. Push: the tool's log is the push task's stderr,
+  // the only way it reaches the manager; it is stored as tool.log beside the stream all the same.
+  let toolLog: string;
+  const pushed = h.transfer === 'push' ? pushToolLog(o) : undefined;
+  if (pushed !== undefined) {
+    toolLog = boundLog(pushed + '\n');
+    if (existsSync(tmpDir)) writeFileSync(join(tmpDir, 'tool.log'), toolLog, { mode: 0o600 });
+  } else {
+    toolLog = readToolLog(join(tmpDir, 'tool.log'));
   }
-  const toolLog = existsSync(toolLogPath) ? readFileSync(toolLogPath, 'utf8') : '';
-  if (res.exitCode === 124)
-    throw new HostFailure(
-      `the backup timed out after ${h.timeouts.backup} s (timeout_backup)`,
-      tail(toolLog),
-    );
-  if (!o) {
-    throw new HostFailure(
-      `backup playbook did not run on ${h.hostname}: ${lastLine(res.stderr) || res.otherLines.slice(-1)[0] || `exit code ${res.exitCode}`}`,
-    );
-  }
-  if (o.unreachable) throw new HostFailure(`cannot reach ${h.hostname} over ssh: ${o.unreachable}`);
-  if (o.failed) {
-    if (o.failed.task === PULL_TASK || o.failed.task === PUSH_TASK) {
-      const noSpace = /xb_pull: cannot write (\S+): (No space left on device|Disk quota exceeded)/.exec(
-        o.failed.stderr ?? '',
-      );
-      if (noSpace)
-        throw new HostFailure(
-          `no space left in backup_dir ${h.backupDir} while receiving the stream (${noSpace[2]}); the partial file was removed`,
-          tail(toolLog),
-        );
-      const reinstall =
-        REINSTALL_CODES.has(o.failed.rc ?? -1) ||
-        /Access denied for user/.test(toolLog) ||
-        (o.failed.task === PUSH_TASK && /No such file or directory/.test(o.failed.msg ?? ''));
-      throw new HostFailure(
-        `the backup stream failed (exit code ${o.failed.rc ?? '?'}): ${toolError(toolLog || o.failed.stderr || o.failed.msg)}`,
-        tail(toolLog || o.failed.stderr || ''),
-        reinstall,
-      );
-    }
-    throw new HostFailure(
-      `task "${o.failed.task}" failed: ${o.failed.stderr?.trim() ? lastLine(o.failed.stderr) : o.failed.msg}`,
-    );
-  }
-  let pulled: { rc: number; bytes: number; sha256: string } | undefined;
-  try {
-    pulled = JSON.parse(readFileSync(join(tmpDir, 'result.json'), 'utf8')) as typeof pulled;
-  } catch {
-    throw new HostFailure('the transfer left no result.json');
-  }
-  const checkpoints = parseCheckpoints(extractFramed(toolLog, 'checkpoints') ?? '');
-  const verdict = judgeTransfer({
-    exitCode: pulled!.rc,
-    log: toolLog,
-    checkpoints,
-    bytes: pulled!.bytes,
+  const outcome = transferOutcome({
+    transfer: h.transfer,
+    hostname: h.hostname,
+    backupDir: h.backupDir,
+    timeoutSeconds: h.timeouts.backup,
+    playbook: res,
+    host: o,
+    result: readSmallFile(join(tmpDir, RESULT_FILE), MAX_RESULT_BYTES),
+    streamBytes: fileBytes(join(tmpDir, file)),
+    toolLog,
     type: d.type,
     parent: d.type === 'incremental' ? d.parent : undefined,
   });
-  if (!verdict.commit) {
-    if (verdict.retryFull) return { retryFull: verdict.error, tmpDir };
-    throw new HostFailure(verdict.error, tail(toolLog));
-  }
-  if (checkpoints)
-    writeFileSync(join(tmpDir, 'xtrabackup_checkpoints'), extractFramed(toolLog, 'checkpoints') ?? '', {
-      mode: 0o600,
-    });
-  const compress = streamCompression(h.compress);
+  if (outcome.outcome === 'failure')
+    throw new HostFailure(outcome.message, outcome.logTail, outcome.reinstall);
+  if (outcome.outcome === 'retry-full') return { retryFull: outcome.reason, tmpDir };
+  writeFileSync(join(tmpDir, 'xtrabackup_checkpoints'), outcome.checkpointsText, { mode: 0o600 });
+  const c = outcome.checkpoints;
   const manifest: Manifest = {
     format: 1,
     id,
     type: d.type,
     host: h.name,
     parent: d.type === 'incremental' ? d.parent.id : null,
-    from_lsn: checkpoints!.from_lsn,
-    to_lsn: checkpoints!.to_lsn,
-    ...(checkpoints!.last_lsn !== undefined ? { last_lsn: checkpoints!.last_lsn } : {}),
-    file: streamFileName(compress),
-    bytes: pulled!.bytes,
-    sha256: pulled!.sha256,
-    compress,
+    from_lsn: c.from_lsn,
+    to_lsn: c.to_lsn,
+    ...(c.last_lsn !== undefined ? { last_lsn: c.last_lsn } : {}),
+    file,
+    bytes: outcome.bytes,
+    sha256: outcome.sha256,
+    compress: streamCompression(h.compress),
     tool: h.backupTool,
-    tool_version: parseToolVersion(toolLog),
-    ...(parseBinlog(toolLog) ? { binlog: parseBinlog(toolLog) } : {}),
+    tool_version: outcome.toolVersion,
+    ...(outcome.binlog ? { binlog: outcome.binlog } : {}),
     reason: d.reason,
     started_at: started.toISOString(),
     finished_at: new Date().toISOString(),
@@ -321,10 +282,6 @@ function readyFailed(root: string, e: ReadyFailure, m: Manifest, log: Log): Part
   const error = `ready backup failed: ${e.message}${kept ? ` (kept ${kept} for inspection)` : ''}`;
   log.error({ step: `ready:${e.stage}` }, error);
   return { error, ...(e.details ? { log_tail: e.details } : {}), ...(unusable ? { unusable } : {}) };
-}
-
-function tail(text: string, n = 15): string {
-  return text.trimEnd().split('\n').slice(-n).join('\n');
 }
 
 export async function backupHost(

@@ -13,8 +13,7 @@ import { backupId } from '../time.js';
 import { resolveClock } from './clock.js';
 import { alertMail, hostMail, sendMail } from '../report/email.js';
 import { hostMetrics, recordLastRun } from '../report/collect.js';
-import { renderMetrics } from '../report/metrics.js';
-import { writeFileAtomic } from '../catalog/store.js';
+import { renderMetrics, RUN_OWNER, writeMetrics } from '../report/metrics.js';
 import { InventoryError, LockHeldError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory.js';
 import type { Lock } from '../catalog/lock.js';
@@ -103,7 +102,11 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport
     );
     if (ctx.config.global.metricsFile) {
       try {
-        writeFileAtomic(ctx.config.global.metricsFile, renderMetrics(ctx.config.hosts.map(hostMetrics)));
+        writeMetrics(
+          ctx.config.global.metricsFile,
+          RUN_OWNER,
+          renderMetrics(ctx.config.hosts.map(hostMetrics)),
+        );
       } catch (e) {
         runLog.error(
           { step: 'metrics' },

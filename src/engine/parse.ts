@@ -14,9 +14,11 @@ export function parseCheckpoints(text: string): Checkpoints | undefined {
     const m = /^\s*(\w+)\s*=\s*(.*?)\s*$/.exec(line);
     if (m) kv.set(m[1]!, m[2]!);
   }
+  // The file comes from the DB host: an LSN past 2^53 would be rounded, and rounded LSNs could
+  // seem to link; such a file is refused rather than trusted.
   const num = (k: string) => {
     const v = kv.get(k);
-    return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+    return v !== undefined && /^\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : undefined;
   };
   const from = num('from_lsn');
   const to = num('to_lsn');
@@ -48,7 +50,14 @@ export function parseBinlog(log: string): BinlogInfo | undefined {
       log,
     );
   if (!m) return undefined;
-  return { file: m[1]!, position: Number(m[2]), ...(m[3] ? { gtid: m[3] } : {}) };
+  // The log comes from the DB host and the file name may name a path later: a name that is not a
+  // plain file name, a position that is not exact or a GTID of other characters is not recorded.
+  const [file, position, gtid] = [m[1]!, Number(m[2]), m[3]];
+  const plainName = file.length <= 255 && !/[/\\]/.test(file) && ![...file].some((ch) => ch < ' ');
+  if (!plainName || file === '.' || file === '..') return undefined;
+  if (!Number.isSafeInteger(position)) return undefined;
+  if (gtid && !/^[0-9A-Za-z:,-]{1,4096}$/.test(gtid)) return undefined;
+  return { file, position, ...(gtid ? { gtid } : {}) };
 }
 
 export function parseToolVersion(log: string): string | undefined {

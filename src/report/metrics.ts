@@ -2,7 +2,35 @@
  * Prometheus text format for the node_exporter textfile collector, written atomically after each
  * run: per host the time of the last successful backup and ready backup, the last run's status,
  * duration and bytes, the chain length and the bytes in the store.
+ *
+ * Each writer owns one file in the textfile directory, so that a long-running writer (a binlog
+ * streamer) and `run` never overwrite each other's figures: `run` writes the configured
+ * `metrics_file` itself; another writer the same name with `-<owner>` before the extension, in the
+ * same directory. Writers must use their own metric names: node_exporter refuses a scrape in which
+ * two files hold the same series.
  */
+import { basename, dirname, extname, join } from 'node:path';
+import { writeFileAtomic } from '../catalog/store.js';
+
+/** The owner whose file is `metrics_file` itself (kept for compatibility). */
+export const RUN_OWNER = 'run';
+
+/** Pure: the file of one writer, from the configured metrics_file. */
+export function metricsPath(metricsFile: string, owner: string): string {
+  if (owner === RUN_OWNER) return metricsFile;
+  if (!/^[a-z][a-z0-9_]*$/.test(owner))
+    throw new Error(`metrics owner ${JSON.stringify(owner)} is not a plain name`);
+  const ext = extname(metricsFile);
+  return join(dirname(metricsFile), `${basename(metricsFile, ext)}-${owner}${ext}`);
+}
+
+/** Replace one writer's file atomically (temporary name in the same directory, then rename): the
+ * collector reads either the old text or the new one, and no other writer's file is touched. */
+export function writeMetrics(metricsFile: string, owner: string, text: string): string {
+  const path = metricsPath(metricsFile, owner);
+  writeFileAtomic(path, text);
+  return path;
+}
 
 export interface HostMetrics {
   host: string;

@@ -1,5 +1,15 @@
 import t from 'tap';
-import { escapeLabel, renderMetrics, type HostMetrics } from '../../src/report/metrics.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  escapeLabel,
+  metricsPath,
+  renderMetrics,
+  RUN_OWNER,
+  writeMetrics,
+  type HostMetrics,
+} from '../../src/report/metrics.js';
 
 const H: HostMetrics = {
   host: 'db1',
@@ -120,5 +130,57 @@ t.test(
     t.not(validate('xb{host="a"} 1\n').length, 0);
     t.not(validate('# HELP a x\n# TYPE a gauge\na{host="a\\q"} 1\n').length, 0);
     t.not(validate('# HELP a x\n# TYPE a gauge\na{host="a"} 1\na{host="a"} 2\n').length, 0);
+  },
+);
+
+t.test(
+  'metricsPath: run keeps metrics_file; another owner gets its own name in the same directory',
+  async (t) => {
+    const cases: [file: string, owner: string, want: string][] = [
+      ['/var/lib/textfile/xb-mgr.prom', RUN_OWNER, '/var/lib/textfile/xb-mgr.prom'],
+      ['/var/lib/textfile/xb-mgr.prom', 'binlog', '/var/lib/textfile/xb-mgr-binlog.prom'],
+      ['/var/lib/textfile/xb-mgr.prom', 'offsite_sync', '/var/lib/textfile/xb-mgr-offsite_sync.prom'],
+      ['/m/metrics.txt', 'binlog', '/m/metrics-binlog.txt'],
+      ['/m/metrics', 'binlog', '/m/metrics-binlog'],
+      ['/m/a.b.prom', 'binlog', '/m/a.b-binlog.prom'],
+    ];
+    for (const [file, owner, want] of cases) t.equal(metricsPath(file, owner), want, `${file} ${owner}`);
+    for (const owner of ['', '../x', 'a/b', 'Binlog', 'bin log', '-x', 'x.prom'])
+      t.throws(() => metricsPath('/m/xb.prom', owner), `owner ${JSON.stringify(owner)} refused`);
+  },
+);
+
+t.test(
+  'two writers in one textfile directory: neither clobbers the other, each write is atomic',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'xb-metrics-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'xb-mgr.prom');
+    const runText = (n: number) => `# HELP xb_mgr_run_n x\n# TYPE xb_mgr_run_n gauge\nxb_mgr_run_n ${n}\n`;
+    const binlogText = (n: number) =>
+      `# HELP xb_mgr_binlog_n x\n# TYPE xb_mgr_binlog_n gauge\nxb_mgr_binlog_n ${n}\n`;
+    // Something else of the collector's in the same directory is left alone too.
+    writeFileSync(join(dir, 'node.prom'), 'other 1\n');
+    t.equal(writeMetrics(file, 'binlog', binlogText(0)), join(dir, 'xb-mgr-binlog.prom'));
+    for (let i = 1; i <= 5; i++) {
+      const before = statSync(file, { throwIfNoEntry: false })?.ino;
+      t.equal(writeMetrics(file, RUN_OWNER, runText(i)), file);
+      if (before !== undefined)
+        t.not(statSync(file).ino, before, `run ${i}: replaced by rename, not rewritten`);
+      t.equal(
+        readFileSync(join(dir, 'xb-mgr-binlog.prom'), 'utf8'),
+        binlogText(i - 1),
+        `run ${i} left binlog's file`,
+      );
+      writeMetrics(file, 'binlog', binlogText(i));
+      t.equal(readFileSync(file, 'utf8'), runText(i), `binlog ${i} left run's file`);
+    }
+    t.same(
+      readdirSync(dir).sort(),
+      ['node.prom', 'xb-mgr-binlog.prom', 'xb-mgr.prom'],
+      'no temporary file left',
+    );
+    t.equal(readFileSync(join(dir, 'node.prom'), 'utf8'), 'other 1\n');
+    t.equal(statSync(file).mode & 0o777, 0o600, 'private like every file xb-mgr writes');
   },
 );

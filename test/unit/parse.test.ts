@@ -114,6 +114,21 @@ t.test('parseCheckpoints', async (t) => {
         last_lsn: undefined,
       },
     ],
+    [
+      'an LSN beyond 2^53 (it would be rounded) is refused',
+      'backup_type = incremental\nfrom_lsn = 9007199254740993\nto_lsn = 9007199254740993\n',
+      undefined,
+    ],
+    [
+      'an LSN of 400 digits',
+      `backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = ${'9'.repeat(400)}\n`,
+      undefined,
+    ],
+    [
+      'a last_lsn beyond 2^53 is left out',
+      'backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 5\nlast_lsn = 18446744073709551615\n',
+      { backup_type: 'full-backuped', from_lsn: 0, to_lsn: 5, last_lsn: undefined },
+    ],
     ['empty', '', undefined],
     ['no backup_type', 'from_lsn = 0\nto_lsn = 44554\n', undefined],
     ['empty backup_type', 'backup_type =\nfrom_lsn = 0\nto_lsn = 44554\n', undefined],
@@ -257,6 +272,29 @@ t.test('parseBinlog', async (t) => {
       'an unquoted position (older tools)',
       "MySQL binlog position: filename 'mysql-bin.000001', position 107",
       { file: 'mysql-bin.000001', position: 107 },
+    ],
+    // The log comes from the DB host: what is not a plain file name, an exact position and GTID
+    // characters is not recorded.
+    [
+      'a file name with a slash',
+      "MySQL binlog position: filename '../../etc/passwd', position '4'",
+      undefined,
+    ],
+    ["a file name '..'", "MySQL binlog position: filename '..', position '4'", undefined],
+    [
+      'a file name with a control character',
+      "MySQL binlog position: filename 'a\x01b', position '4'",
+      undefined,
+    ],
+    [
+      'a position beyond 2^53',
+      "MySQL binlog position: filename 'mysql-bin.000001', position '99999999999999999999'",
+      undefined,
+    ],
+    [
+      'a GTID with other characters',
+      "MySQL binlog position: filename 'mysql-bin.000001', position '4', GTID of the last change '0-1-9; DROP'",
+      undefined,
     ],
     ['no binlog line (log_bin off)', `${HEAD}\n[00] 2026-11-24 04:06:25 completed OK!\n`, undefined],
     ['empty', '', undefined],
