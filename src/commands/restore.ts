@@ -25,6 +25,7 @@ import { listReadies } from '../catalog/retain.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { UsageError, XbError, errorMessage } from '../errors.js';
 import { which } from '../engine/binaries.js';
+import { engineFor } from '../engine/engine.js';
 import { decompressor } from '../ready/commands.js';
 import type { ReadyInfo } from '../ready/make.js';
 import { applyChain, decompressorBin, sha256File, USE_MEMORY } from '../ready/apply.js';
@@ -251,6 +252,9 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     xb_ready_sha256: info.sha256,
     xb_ready_compress: info.compress,
     xb_restore_tag: backupId(new Date()),
+    // The engine knows the client and service names of its server family (mariadb, mysql).
+    xb_client: engineFor(target.backupTool).remoteClient,
+    xb_service: engineFor(target.backupTool).remoteService,
     ...(target.mysqlDatadir ? { xb_datadir: target.mysqlDatadir } : {}),
     ...(target.mysqlStopCmd ? { xb_stop_cmd: target.mysqlStopCmd } : {}),
     ...(target.mysqlStartCmd ? { xb_start_cmd: target.mysqlStartCmd } : {}),
