@@ -41,3 +41,21 @@ export function isNoSpace(e: unknown): boolean {
   if (e instanceof Error) return NO_SPACE.test(e.message);
   return typeof e === 'string' && NO_SPACE.test(e);
 }
+
+/**
+ * Pure: any error of a ready-step action as a ReadyFailure. A full disk is the 'space' stage (not
+ * the backup's fault: nothing is marked unusable); anything else is `stage` with the working
+ * directory kept for inspection. A ReadyFailure passes through unchanged.
+ */
+export function asReadyFailure(
+  e: unknown,
+  what: string,
+  stage: Exclude<ReadyStage, 'space'>,
+  o: { workDir?: string; unusable?: Manifest } = {},
+): ReadyFailure {
+  if (e instanceof ReadyFailure) return e;
+  if (isNoSpace(e)) return new ReadyFailure(`${what} failed: the disk is full`, 'space');
+  const msg = e instanceof Error ? e.message : String(e);
+  const details = e instanceof ProcessError && e.stderrTail ? e.stderrTail : undefined;
+  return new ReadyFailure(`${what} failed: ${msg}`, stage, o.workDir, o.unusable, details);
+}

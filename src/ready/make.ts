@@ -29,7 +29,7 @@ import {
   shutdownArgs,
   tarCreateArgs,
 } from './commands.js';
-import { isNoSpace, ReadyFailure } from './failure.js';
+import { asReadyFailure, isNoSpace, ReadyFailure } from './failure.js';
 import { parseMysqlcheck } from './mysqlcheck.js';
 import { serverLogProblems } from './server-log.js';
 import { faultPoint } from '../util/fault.js';
@@ -240,15 +240,9 @@ export async function makeReady(
       const cp = workerCommand(setup, bin(h, 'cp'), ['-a', '--reflink=auto', `${base}/.`, copy], copyLimits);
       await run(cp.cmd, cp.args, { timeoutMs: h.timeouts.prepare * 1000, label: 'cp' });
     } catch (e) {
-      if (isNoSpace(e)) {
-        rmSync(copy, { recursive: true, force: true });
-        throw new ReadyFailure(`copying the prepared base for the verify failed: the disk is full`, 'space');
-      }
-      throw new ReadyFailure(
-        `copying the prepared base for the verify failed: ${errorMessage(e)}`,
-        'prepare',
-        copy,
-      );
+      const f = asReadyFailure(e, 'copying the prepared base for the verify', 'prepare', { workDir: copy });
+      if (f.stage === 'space') rmSync(copy, { recursive: true, force: true });
+      throw f;
     }
   });
   // The base stays applicable; the copy is made startable (XtraBackup's final prepare).

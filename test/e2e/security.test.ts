@@ -135,14 +135,22 @@ function scanTree(roots: string[], needles: string[], skip: string[] = []): stri
 }
 
 /**
- * Files not private to their owner (any group/other bit) and directories other than 0700. A
- * socket is exempt (connecting needs its directory), its directory must be 0700 anyway.
+ * Directories root must let the unprivileged worker pass through to its working directories
+ * under prepare/ (0711: reach a known path, never list): the test's root, backup_dir, each host's
+ * directory and its prepare/.
+ */
+const TRAVERSED = /(^\/tmp\/xb-e2e-[^/]+|\/backups|\/backups\/sb\d+|\/backups\/sb\d+\/prepare)$/;
+
+/**
+ * Files not private to their owner (any group/other bit) and directories other than 0700 (0711
+ * for the worker's way to prepare/). A socket is exempt (connecting needs its directory), its
+ * directory must be 0700 anyway.
  */
 function badModes(entries: Entry[]): string[] {
   return entries
     .filter((e) => {
       const m = e.st.mode & 0o777;
-      if (e.st.isDirectory()) return m !== 0o700;
+      if (e.st.isDirectory()) return !(m === 0o700 || (m === 0o711 && TRAVERSED.test(e.path)));
       if (e.st.isSocket()) return false;
       return (m & 0o077) !== 0;
     })
@@ -197,8 +205,7 @@ function scanProcs(
  * Files of the ready step's temporary mysqld (verify copy, its error log, its pid file): mariadbd
  * sets its own umask (files 0660) unless its environment has UMASK=0600 UMASK_DIR=0700.
  */
-const byTempMysqld = (line: string) =>
-  /\/prepare\/verify-[^/ ]+\/|\/prepare\/verify-[^/ ]+\.err |\/xb-mgr-run-\d+-[^/]+\/[^/]+\.pid /.test(line);
+const byTempMysqld = (line: string) => /\/prepare\/verify-[^/ ]+(\.run)?\//.test(line);
 
 const canaryFiles = () => readdirSync(SB).filter((n) => n.startsWith('pwned'));
 
@@ -583,6 +590,24 @@ t.test('3. file modes', async (t) => {
     'the tree has backups, manifests and ready files',
   );
   t.same(badModes(entries), [], 'after the run: files private, directories 0700 (catalog, logs, metrics)');
+  // The worker (extract, prepare, verify) owns nothing but its working directories under prepare/.
+  const workerUid = Number(execFileSync('id', ['-u', 'xb-mgr-worker'], { encoding: 'utf8' }).trim());
+  const workerOwned = entries.filter((e) => e.st.uid === workerUid);
+  t.ok(
+    workerOwned.some((e) => /\/prepare\/base$/.test(e.path)),
+    'the prepared base belongs to the worker',
+  );
+  t.same(
+    workerOwned
+      .map((e) => e.path)
+      .filter((p) => !/\/prepare\/(base|inc-[^/]+|verify-[^/]+|failed-[^/]+|restore-\d+[^/]*)(\/|$)/.test(p)),
+    [],
+    "no file of the worker's outside its working directories",
+  );
+  t.ok(
+    entries.filter((e) => /\/(full|incremental|ready)\//.test(e.path)).every((e) => e.st.uid === 0),
+    'the catalog (streams, manifests, ready files) stays root-owned',
+  );
   const seen = [...obs.seen];
   t.ok(seen.includes(join(dir, 'xb-mgr.pid')), 'the polling saw the run lock');
   t.ok(seen.includes(join(dir, 'backups', 'sb1', '.lock')), "and a host's lock");
