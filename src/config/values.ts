@@ -1,6 +1,7 @@
 /** Pure parsers for config values: each returns the typed value or an error message. */
-import { DAYS } from './keys.js';
 import { clip } from '../errors.js';
+
+export const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
