@@ -14,6 +14,7 @@ import {
   parseEnum,
   parseHost,
   parseInt10,
+  parseSize,
   parsePath,
   parseTimezone,
   splitCommand,
@@ -26,6 +27,7 @@ export type KeyType =
   | 'string'
   | 'path'
   | 'int'
+  | 'size'
   | 'bool'
   | 'day'
   | 'hostname'
@@ -84,13 +86,27 @@ const bool: Kind<boolean> = { type: 'bool', value: parsed(parseBool) };
 /** Day of the week, 0 = Sunday. */
 const day: Kind<number> = { type: 'day', value: parsed(parseDay) };
 const int = (min: number): Kind<number> => ({ type: 'int', min, value: parsed((v) => parseInt10(v, min)) });
+const size: Kind<number> = { type: 'size', value: parsed((v) => parseSize(v)) };
 const oneOf = <const V extends readonly string[]>(values: V): Kind<V[number]> => ({
   type: { enum: values },
   value: parsed((v) => parseEnum(v, values)),
 });
 
 /** The kinds of value, for key tables beyond this one (tests, and keys added later). */
-export const KINDS = { text, textOrNone, timezone, path, hostname, emails, command, bool, day, int, oneOf };
+export const KINDS = {
+  text,
+  textOrNone,
+  timezone,
+  path,
+  hostname,
+  emails,
+  command,
+  bool,
+  day,
+  int,
+  size,
+  oneOf,
+};
 
 interface Meta {
   scope: 'global' | 'host';
@@ -223,6 +239,19 @@ export const KEYS = {
     scope: 'host',
     default: '2',
     doc: 'Threads of the backup tool (`--parallel`) and of extraction.',
+  }),
+  max_stream_bytes: key(size, {
+    scope: 'host',
+    doc: 'Largest backup stream accepted from the DB host; over it, that backup fails and the partial data is removed. Default: the larger of 4 times the last full stream and 10G, never more than the free space in backup_dir less a reserve.',
+  }),
+  max_extract_bytes: key(size, {
+    scope: 'host',
+    doc: 'Most bytes one stream may extract to (a zstd bomb fails here). Default: 100 times the stream, at least 10G, never more than the free space less a reserve.',
+  }),
+  tool_log_tail_bytes: key(size, {
+    scope: 'host',
+    default: '1M',
+    doc: "How much of the end of the backup tool's log is kept and read.",
   }),
   max_parallel_hosts: key(int(1), {
     scope: 'global',

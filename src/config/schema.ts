@@ -54,6 +54,12 @@ const hostFields = z.object({
     compress: KEYS.timeout_compress.field,
     ssh: KEYS.timeout_ssh.field,
   }),
+  /** Bounds of what a DB host sends (undefined: the default rule of src/engine/caps.ts). */
+  caps: z.object({
+    maxStreamBytes: KEYS.max_stream_bytes.field,
+    maxExtractBytes: KEYS.max_extract_bytes.field,
+    toolLogTailBytes: KEYS.tool_log_tail_bytes.field,
+  }),
   /** Binaries on the manager host; undefined = look up on PATH. */
   bins: z.object({
     mariabackup: KEYS.mariabackup.field,

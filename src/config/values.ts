@@ -25,6 +25,21 @@ export function parseInt10(v: string, min: number | undefined): Parsed<number> {
   return ok(n);
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A size in bytes: `10737418240`, `10G`, `10GB`, `10GiB`, `512m` (K, M, G, T are powers of 1024). */
+export function parseSize(v: string, min = 1): Parsed<number> {
+  const m = /^\s*(\d{1,15})\s*([kmgt]?)(i?b)?\s*$/i.exec(v);
+  const bytes =
+    m && !(m[3] && !m[2] && m[3].toLowerCase() !== 'b')
+      ? Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!
+      : undefined;
+  if (bytes === undefined) return bad('must be a size in bytes such as 10G (K, M, G, T are powers of 1024)');
+  if (!Number.isSafeInteger(bytes)) return bad('is too large');
+  if (bytes < min) return bad(`must be at least ${min} bytes`);
+  return ok(bytes);
+}
+
 export function parseBool(v: string): Parsed<boolean> {
   const s = v.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(s)) return ok(true);

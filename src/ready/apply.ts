@@ -12,7 +12,7 @@ import type { Manifest } from '../catalog/manifest.js';
 import { catalogFile } from '../catalog/store.js';
 import { candidates, compressorNames, which, type Role } from '../engine/binaries.js';
 import { engineFor, type Engine, type PrepareStep } from '../engine/engine.js';
-import { maxExtractBytes, overCapMessage, TOOL_LOG_TAIL_BYTES, type Cap } from '../engine/caps.js';
+import { maxExtractBytes, overCapMessage, type Cap } from '../engine/caps.js';
 import { clip, errorMessage } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
 import { OutputCapError, pipeline, run, tail, type Stage } from '../util/proc.js';
@@ -124,9 +124,10 @@ export function datadirFileLimit(dir: string): number {
 }
 
 /** max_extract_bytes for a backup extracted near `dir`; the reserve shrinks on small disks. */
-export function extractCap(m: Manifest, dir: string): Cap {
+export function extractCap(h: HostConfig, m: Manifest, dir: string): Cap {
   const free = freeBytesNear(dir);
   return maxExtractBytes({
+    ...(h.caps.maxExtractBytes !== undefined ? { configured: h.caps.maxExtractBytes } : {}),
     streamBytes: m.bytes,
     freeBytes: free,
     reserveBytes: Math.min(1 << 30, Math.floor(free / 10)),
@@ -143,7 +144,7 @@ export async function extract(h: HostConfig, root: string, m: Manifest, dir: str
   const file = catalogFile(root, m);
   const setup = workerSetup();
   freshWorkDir(setup, dir);
-  const cap = extractCap(m, dir);
+  const cap = extractCap(h, m, dir);
   const limits = {
     timeoutMs: h.timeouts.prepare * 1000,
     threads: h.parallel + 1,
@@ -240,7 +241,7 @@ export async function prepareStep(
     timeoutMs: h.timeouts.prepare * 1000,
     reject: false,
     label: 'prepare',
-    keepBytes: TOOL_LOG_TAIL_BYTES,
+    keepBytes: h.caps.toolLogTailBytes,
   });
   if (r.exitCode === 0 && !r.timedOut && engine.completedOk(r.stderr)) return;
   if (isNoSpace(r.stderr)) {
