@@ -15,6 +15,7 @@ import {
   parseHost,
   parseInt10,
   parseSize,
+  parseUserName,
   parsePath,
   parseTimezone,
   splitCommand,
@@ -86,6 +87,8 @@ const bool: Kind<boolean> = { type: 'bool', value: parsed(parseBool) };
 /** Day of the week, 0 = Sunday. */
 const day: Kind<number> = { type: 'day', value: parsed(parseDay) };
 const int = (min: number): Kind<number> => ({ type: 'int', min, value: parsed((v) => parseInt10(v, min)) });
+/** A login name (it reaches `ansible-playbook -u`, which Ansible templates); empty: none. */
+const userName: Kind<string | undefined> = { type: 'string', value: parsed(parseUserName) };
 const size: Kind<number> = { type: 'size', value: parsed((v) => parseSize(v)) };
 const oneOf = <const V extends readonly string[]>(values: V): Kind<V[number]> => ({
   type: { enum: values },
@@ -144,9 +147,9 @@ export const KEYS = {
     secret: true,
     doc: 'Its password. Taken verbatim to the end of the line; never shown, never on a command line.',
   }),
-  ssh_user: key(textOrNone, {
+  ssh_user: key(userName, {
     scope: 'host',
-    doc: 'SSH user for the DB host when the inventory sets no `ansible_user` for it.',
+    doc: 'SSH user for the DB host when the inventory sets no `ansible_user` for it: a user name.',
   }),
   backup_manager_host: key(textOrNone, {
     scope: 'host',
@@ -346,7 +349,12 @@ export const KEYS = {
   smtp_tls: key(oneOf(['none', 'starttls', 'tls']), {
     scope: 'global',
     default: 'starttls',
-    doc: '`starttls` when offered, `tls` from the start, `none`.',
+    doc: '`starttls` (required when smtp_user is set: no AUTH in the clear), `tls` from the start, `none` (with smtp_user only with smtp_allow_plaintext_auth).',
+  }),
+  smtp_allow_plaintext_auth: key(bool, {
+    scope: 'global',
+    default: 'false',
+    doc: 'Allow `smtp_tls = none` with smtp_user: the SMTP password then crosses the network in the clear.',
   }),
   email_from: key(text, { scope: 'global', default: 'xb-mgr@localhost', doc: 'Sender address.' }),
   email_on: key(oneOf(['always', 'failure']), {

@@ -106,7 +106,7 @@ export const hostSchema = hostFields
 
 export type HostConfig = z.output<typeof hostSchema>;
 
-export const globalSchema = z.object({
+const globalFields = z.object({
   file: z.string(),
   rootDir: KEYS.root_dir.field,
   pid: KEYS.pid.field,
@@ -123,14 +123,30 @@ export const globalSchema = z.object({
     user: KEYS.smtp_user.field,
     password: KEYS.smtp_password.field,
     tls: KEYS.smtp_tls.field,
+    allowPlaintextAuth: KEYS.smtp_allow_plaintext_auth.field,
   }),
   emailFrom: KEYS.email_from.field,
 });
 
+/** An SMTP password never crosses the network in the clear unless the config says so in words. */
+function noPlaintextAuth(g: Pick<z.output<typeof globalFields>, 'smtp'>, ctx: z.RefinementCtx): void {
+  if (g.smtp.user !== undefined && g.smtp.tls === 'none' && !g.smtp.allowPlaintextAuth) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['smtp', 'tls'],
+      input: 'none',
+      message:
+        'would send the SMTP password in the clear (smtp_user is set): use starttls or tls, or set smtp_allow_plaintext_auth = true',
+    });
+  }
+}
+
+export const globalSchema = globalFields.superRefine(noPlaintextAuth, { when: () => true });
+
 export type GlobalConfig = z.output<typeof globalSchema>;
 
 export const HOST_SHAPE: Shape = hostFields.shape;
-export const GLOBAL_SHAPE: Shape = globalSchema.shape;
+export const GLOBAL_SHAPE: Shape = globalFields.shape;
 
 /**
  * The texts of a section with the defaults filled in. A default is config text, as if the section

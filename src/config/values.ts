@@ -95,6 +95,18 @@ export function parseManagerHost(v: string): { user?: string; host: string; port
   return { ...(m[1] ? { user: m[1] } : {}), host, port };
 }
 
+/**
+ * A login name as POSIX portable names allow (letters, digits, `.`, `_`, `-`; not starting with
+ * `-`), at most 32 characters. It reaches `ansible-playbook -u`, which Ansible templates: nothing
+ * else may pass. Empty means "none".
+ */
+export function parseUserName(v: string): Parsed<string | undefined> {
+  if (v === '') return ok(undefined);
+  return /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/.test(v)
+    ? ok(v)
+    : bad('must be a user name (letters, digits, ".", "_", "-"; at most 32)');
+}
+
 export function parseHost(v: string): Parsed<string> {
   return isSafeHost(v) ? ok(v) : bad('is not a safe host name or IP address');
 }
