@@ -1,7 +1,7 @@
 // Running xb-mgr in the benchmark: a config of its own per case (own catalog and logs), timed runs
 // with the controller's peak memory, and where the time of a run went (its log and its files).
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { exec } from './util.mjs';
 
 export class XbMgr {
@@ -11,6 +11,8 @@ export class XbMgr {
     this.sb = sb;
     this.dir = dir;
     mkdirSync(join(dir, 'logs'), { recursive: true, mode: 0o700 });
+    // backup_dir's parents let the unprivileged worker pass (0711, as /backup would): never list.
+    for (let d = dir; d.startsWith(sb.dir) && d !== sb.dir; d = dirname(d)) chmodSync(d, 0o711);
     let text = readFileSync(sb.confPath, 'utf8');
     text = text
       .split(`${sb.dir}/backups`)
