@@ -6,7 +6,8 @@
  *      password's shell/template canaries (pwned-*) never appear;
  *   2. nothing the run leaves (logs, --json, stdout/stderr, the email with its attachments, the
  *      metrics, the catalog, decompressed streams and ready files, Ansible's log) holds it;
- *   3. files are 0600-ish and directories 0700 in the catalog and logs, also during the run; the
+ *   3. files are 0600-ish and directories 0700 in the catalog and logs, also during the run (the
+ *      metrics file alone is 0644, for an unprivileged node_exporter); the
  *      credentials file on the DB host is 0600 in a private directory; the per-run temp dir is in
  *      the root-owned 0700 /run/xb-mgr, private, and goes;
  *   4. in pull mode the DB host holds no key, key path or address of the manager: not in what the
@@ -142,6 +143,9 @@ function scanTree(roots: string[], needles: string[], skip: string[] = []): stri
  */
 const TRAVERSED = /(^\/tmp\/xb-e2e-[^/]+|\/backups|\/backups\/sb\d+|\/backups\/sb\d+\/prepare)$/;
 
+/** The run's metrics file (metrics_file below), the one file that is not private. */
+const METRICS_FILE = /^\/tmp\/xb-e2e-[^/]+\/xb-mgr\.prom$/;
+
 /**
  * Files not private to their owner (any group/other bit) and directories other than 0700 (0711
  * for the worker's way to prepare/). A socket is exempt (connecting needs its directory), its
@@ -152,6 +156,8 @@ function badModes(entries: Entry[]): string[] {
     .filter((e) => {
       const m = e.st.mode & 0o777;
       if (e.st.isDirectory()) return !(m === 0o700 || (m === 0o711 && TRAVERSED.test(e.path)));
+      // The metrics file holds no secret and an unprivileged node_exporter reads it: 0644, exactly.
+      if (METRICS_FILE.test(e.path) && e.st.isFile()) return m !== 0o644;
       if (e.st.isSocket()) return false;
       return (m & 0o077) !== 0;
     })
@@ -600,7 +606,13 @@ t.test('3. file modes', async (t) => {
     entries.some((e) => e.path.endsWith('.tar.zst')) && entries.some((e) => e.path.endsWith('manifest.json')),
     'the tree has backups, manifests and ready files',
   );
-  t.same(badModes(entries), [], 'after the run: files private, directories 0700 (catalog, logs, metrics)');
+  t.same(badModes(entries), [], 'after the run: files private, directories 0700 (catalog, logs)');
+  t.ok(METRICS_FILE.test(metricsFile), 'the metrics file is the one the mode rule exempts');
+  t.equal(
+    (lstatSync(metricsFile).mode & 0o777).toString(8),
+    '644',
+    'the metrics file is 0644: node_exporter reads it unprivileged (it holds no secret)',
+  );
   // The worker (extract, prepare, verify) owns nothing but its working directories under prepare/.
   const workerUid = Number(execFileSync('id', ['-u', 'xb-mgr-worker'], { encoding: 'utf8' }).trim());
   const workerOwned = entries.filter((e) => e.st.uid === workerUid);
