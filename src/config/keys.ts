@@ -1,13 +1,34 @@
 /**
- * Every key backup.conf accepts: its type, default, scope and meaning. The loader validates
- * against this table and the README's configuration reference is written from it
- * (`node dist/config/keys-doc.js`), so the two never drift apart.
+ * Every key backup.conf accepts, in one table: its type, default, scope, meaning, and the zod
+ * schema that turns its text into its value. The loader validates against this table, the
+ * HostConfig and GlobalConfig types are inferred from the schemas built on it (schema.ts), and the
+ * README's configuration reference and playbooks/vars/defaults.yml are written from it
+ * (`node scripts/config-reference.mjs --write`), so none of them can drift apart.
  */
+import { z } from 'zod';
+import {
+  DAYS,
+  parseBool,
+  parseDay,
+  parseEmails,
+  parseEnum,
+  parseHost,
+  parseInt10,
+  parseSize,
+  parseUserName,
+  parsePath,
+  parseTimezone,
+  splitCommand,
+  type Parsed,
+} from './values.js';
+
+export { DAYS };
 
 export type KeyType =
   | 'string'
   | 'path'
   | 'int'
+  | 'size'
   | 'bool'
   | 'day'
   | 'hostname'
@@ -15,19 +36,103 @@ export type KeyType =
   | 'command'
   | { enum: readonly string[] };
 
-export interface KeySpec {
+export interface KeySpec<T = unknown> {
+  /** Type shown in the README reference. */
   type: KeyType;
-  /** Value used when neither [default] nor the host's section sets the key. */
+  /** Value used when neither [default] nor the host's section sets the key, as config text. */
   default?: string;
+  /** Derived default: the value of this other key (after its own default) when this one is unset. */
+  defaultFrom?: string;
   /** 'global': only in [default]; 'host': in [default] or a host section. */
   scope: 'global' | 'host';
   required?: boolean;
   min?: number;
   secret?: boolean;
   doc: string;
+  /** Text -> value. A failure's message is the one the user reads after `key = "text": `. */
+  value: z.ZodType<T, string>;
+  /** `value` as a field of the config objects: optional unless the key always has a value. */
+  field: z.ZodType<T | undefined, string | undefined>;
 }
 
-export const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+/** How a key's text becomes its value. */
+export interface Kind<T> {
+  type: KeyType;
+  min?: number;
+  value: z.ZodType<T, string>;
+}
+
+/** A parser of values.ts as a zod schema; its error message becomes the issue's message. */
+function parsed<T>(parse: (text: string) => Parsed<T>): z.ZodType<T, string> {
+  return z.string().transform((text, ctx) => {
+    const p = parse(text);
+    if (p.ok) return p.value;
+    ctx.addIssue({ code: 'custom', message: p.error, input: text });
+    return z.NEVER;
+  });
+}
+
+const text: Kind<string> = { type: 'string', value: z.string() };
+/** Free text where an empty value means "none" (and overrides a value from [default]). */
+const textOrNone: Kind<string | undefined> = {
+  type: 'string',
+  value: z.string().transform((s) => (s === '' ? undefined : s)),
+};
+const timezone: Kind<string> = { type: 'string', value: parsed(parseTimezone) };
+const path: Kind<string> = { type: 'path', value: parsed(parsePath) };
+const hostname: Kind<string> = { type: 'hostname', value: parsed(parseHost) };
+const emails: Kind<string[]> = { type: 'emails', value: parsed(parseEmails) };
+const command: Kind<string[]> = { type: 'command', value: parsed(splitCommand) };
+const bool: Kind<boolean> = { type: 'bool', value: parsed(parseBool) };
+/** Day of the week, 0 = Sunday. */
+const day: Kind<number> = { type: 'day', value: parsed(parseDay) };
+const int = (min: number): Kind<number> => ({ type: 'int', min, value: parsed((v) => parseInt10(v, min)) });
+/** A login name (it reaches `ansible-playbook -u`, which Ansible templates); empty: none. */
+const userName: Kind<string | undefined> = { type: 'string', value: parsed(parseUserName) };
+const size: Kind<number> = { type: 'size', value: parsed((v) => parseSize(v)) };
+const oneOf = <const V extends readonly string[]>(values: V): Kind<V[number]> => ({
+  type: { enum: values },
+  value: parsed((v) => parseEnum(v, values)),
+});
+
+/** The kinds of value, for key tables beyond this one (tests, and keys added later). */
+export const KINDS = {
+  text,
+  textOrNone,
+  timezone,
+  path,
+  hostname,
+  emails,
+  command,
+  bool,
+  day,
+  int,
+  size,
+  oneOf,
+};
+
+interface Meta {
+  scope: 'global' | 'host';
+  doc: string;
+  secret?: boolean;
+}
+/** A key that always has a value: required, or with a default or a derived default. */
+type Given = Meta & ({ required: true } | { default: string } | { defaultFrom: string });
+
+export function key<T>(kind: Kind<T>, meta: Given): KeySpec<T> & { field: z.ZodType<T, string> };
+export function key<T>(
+  kind: Kind<T>,
+  meta: Meta,
+): KeySpec<T> & { field: z.ZodOptional<z.ZodType<T, string>> };
+export function key<T>(
+  kind: Kind<T>,
+  meta: Meta & { required?: true; default?: string; defaultFrom?: string },
+): KeySpec<T> {
+  const given = meta.required === true || meta.default !== undefined || meta.defaultFrom !== undefined;
+  // A schema of its own: the config schemas find a key by the identity of its field's schema.
+  const value = kind.value.clone();
+  return { ...kind, ...meta, value, field: given ? value : value.optional() };
+}
 
 export const COMPRESSORS = ['zstd', 'gzip', 'qpress', 'none'] as const;
 export const TOOLS = ['mariabackup', 'xtrabackup'] as const;
@@ -35,280 +140,233 @@ export const TRANSFERS = ['pull', 'push'] as const;
 
 export const KEYS = {
   // Keys of the original tool.
-  mysql_user: {
-    type: 'string',
-    scope: 'host',
-    required: true,
-    doc: 'MySQL user the backup tool logs in as.',
-  },
-  mysql_password: {
-    type: 'string',
+  mysql_user: key(text, { scope: 'host', required: true, doc: 'MySQL user the backup tool logs in as.' }),
+  mysql_password: key(text, {
     scope: 'host',
     required: true,
     secret: true,
     doc: 'Its password. Taken verbatim to the end of the line; never shown, never on a command line.',
-  },
-  ssh_user: {
-    type: 'string',
+  }),
+  ssh_user: key(userName, {
     scope: 'host',
-    doc: 'SSH user for the DB host when the inventory sets no `ansible_user` for it.',
-  },
-  backup_manager_host: {
-    type: 'string',
+    doc: 'SSH user for the DB host when the inventory sets no `ansible_user` for it: a user name.',
+  }),
+  backup_manager_host: key(textOrNone, {
     scope: 'host',
     doc: '`[user@]host[:port]` the DB host connects back to in push mode; unused in pull mode.',
-  },
-  push_ssh_options: {
-    type: 'string',
+  }),
+  push_ssh_options: key(textOrNone, {
     scope: 'host',
     doc: 'Extra ssh options the DB host uses to reach backup_manager_host in push mode (e.g. `-i /root/.ssh/xb_key`).',
-  },
-  remote_backup_cmd: {
-    type: 'path',
+  }),
+  remote_backup_cmd: key(path, {
     scope: 'host',
     default: '/usr/local/xb-mgr/bin/backup_local',
     doc: 'Where the helper script is installed on the DB host.',
-  },
-  full_backup_day: {
-    type: 'day',
+  }),
+  full_backup_day: key(day, {
     scope: 'host',
     default: 'Sunday',
     doc: 'Day of the weekly full backup: a full name or three-letter abbreviation, any case.',
-  },
-  root_dir: {
-    type: 'path',
+  }),
+  root_dir: key(path, {
     scope: 'global',
     doc: 'Where xb-mgr finds playbooks/ and conf/. Default: the installed package.',
-  },
-  backup_dir: { type: 'path', scope: 'host', required: true, doc: 'Root of the backup catalog.' },
-  log: {
-    type: 'path',
+  }),
+  backup_dir: key(path, { scope: 'host', required: true, doc: 'Root of the backup catalog.' }),
+  log: key(path, {
     scope: 'host',
     default: '/var/log/xb-mgr/backup_manager.log',
     doc: 'Log file (JSON lines). In [default]: run-level events; in a host section: that host.',
-  },
-  pid: {
-    type: 'path',
+  }),
+  pid: key(path, {
     scope: 'global',
     default: '/var/run/xb-mgr.pid',
     doc: 'Run lock file: a second run exits 75 while it is held.',
-  },
-  retain_days: {
-    type: 'int',
+  }),
+  retain_days: key(int(0), {
     scope: 'host',
     default: '7',
-    min: 0,
     doc: 'Keep what is needed to restore any backup point of the last N days.',
-  },
-  retain_num_ready_backups: {
-    type: 'int',
+  }),
+  retain_num_ready_backups: key(int(1), {
     scope: 'host',
     default: '1',
-    min: 1,
     doc: 'Ready (prepared, checked, compressed) copies to keep; at least 1.',
-  },
-  error_email_recipient: {
-    type: 'emails',
+  }),
+  error_email_recipient: key(emails, {
     scope: 'host',
     doc: 'Comma-separated addresses for the run report. Empty: no email.',
-  },
-  hostname: {
-    type: 'hostname',
+  }),
+  hostname: key(hostname, {
     scope: 'host',
     doc: 'Name of the DB host in the Ansible inventory (a host name or an IP address). Default: the section name.',
-  },
+  }),
   // New keys; an old file needs none of them.
-  mysql_socket: {
-    type: 'path',
+  mysql_socket: key(path, {
     scope: 'host',
     doc: 'Server socket on the DB host. Default: the client default.',
-  },
-  mysql_port: {
-    type: 'int',
+  }),
+  mysql_port: key(int(1), {
     scope: 'host',
-    min: 1,
     doc: 'Server TCP port on the DB host (used with 127.0.0.1 when no socket is set).',
-  },
-  mysql_datadir: {
-    type: 'path',
+  }),
+  mysql_datadir: key(path, {
     scope: 'host',
     doc: 'Server datadir on the DB host. Default: what the server reports.',
-  },
-  mysql_stop_cmd: {
-    type: 'command',
+  }),
+  mysql_stop_cmd: key(command, {
     scope: 'host',
     doc: 'Command that stops the server for a restore (split into arguments, no shell). Default: the mariadb/mysql service.',
-  },
-  mysql_start_cmd: {
-    type: 'command',
+  }),
+  mysql_start_cmd: key(command, {
     scope: 'host',
     doc: 'Command that starts the server after a restore; must detach fully. Default: the mariadb/mysql service.',
-  },
-  transfer: {
-    type: { enum: TRANSFERS },
+  }),
+  transfer: key(oneOf(TRANSFERS), {
     scope: 'host',
     default: 'pull',
     doc: '`pull`: the manager runs ssh and reads the stream. `push`: the DB host pipes to `ssh backup_manager_host` (needs a key to the manager on the DB host).',
-  },
-  compress: {
-    type: { enum: COMPRESSORS },
+  }),
+  compress: key(oneOf(COMPRESSORS), {
     scope: 'host',
     default: 'zstd',
     doc: 'Compressor for streams and ready files. `qpress` only where the binary exists.',
-  },
-  compress_level: {
-    type: 'int',
+  }),
+  compress_level: key(int(1), {
     scope: 'host',
     default: '1',
-    min: 1,
     doc: 'Compression level (zstd 1-19, gzip 1-9).',
-  },
-  parallel: {
-    type: 'int',
+  }),
+  parallel: key(int(1), {
     scope: 'host',
     default: '2',
-    min: 1,
     doc: 'Threads of the backup tool (`--parallel`) and of extraction.',
-  },
-  max_parallel_hosts: {
-    type: 'int',
+  }),
+  max_stream_bytes: key(size, {
+    scope: 'host',
+    doc: 'Largest backup stream accepted from the DB host; over it, that backup fails and the partial data is removed. Default: the larger of 4 times the last full stream and 10G, never more than the free space in backup_dir less a reserve.',
+  }),
+  max_extract_bytes: key(size, {
+    scope: 'host',
+    doc: 'Most bytes one stream may extract to (a zstd bomb fails here). Default: 100 times the stream, at least 10G, never more than the free space less a reserve.',
+  }),
+  tool_log_tail_bytes: key(size, {
+    scope: 'host',
+    default: '1M',
+    doc: "How much of the end of the backup tool's log is kept and read.",
+  }),
+  max_parallel_hosts: key(int(1), {
     scope: 'global',
     default: '2',
-    min: 1,
     doc: 'Hosts backed up at the same time.',
-  },
-  backup_tool: {
-    type: { enum: TOOLS },
+  }),
+  backup_tool: key(oneOf(TOOLS), {
     scope: 'host',
     default: 'mariabackup',
     doc: '`mariabackup` (MariaDB) or `xtrabackup` (Percona XtraBackup 8.x).',
-  },
-  remote_tool_path: {
-    type: 'path',
+  }),
+  remote_tool_path: key(path, {
     scope: 'host',
     doc: 'Path of the backup tool on the DB host. Default: found on its PATH.',
-  },
-  remote_credentials_file: {
-    type: 'path',
+  }),
+  remote_credentials_file: key(path, {
     scope: 'host',
     default: '/etc/xb-mgr/credentials-{host}.cnf',
     doc: 'The 0600 option file with the MySQL credentials on the DB host; `{host}` is the section name.',
-  },
-  remote_nice: {
-    type: 'int',
+  }),
+  remote_nice: key(int(0), {
     scope: 'host',
     default: '10',
-    min: 0,
     doc: 'nice level of the backup on the DB host (0-19).',
-  },
-  remote_ionice: {
-    type: { enum: ['none', 'idle', 'best-effort', 'realtime'] },
+  }),
+  remote_ionice: key(oneOf(['none', 'idle', 'best-effort', 'realtime']), {
     scope: 'host',
     default: 'best-effort',
     doc: 'ionice class of the backup on the DB host.',
-  },
-  throttle: {
-    type: 'int',
+  }),
+  throttle: key(int(0), {
     scope: 'host',
     default: '0',
-    min: 0,
     doc: "The tool's `--throttle` (I/O operations per second); 0 means unlimited.",
-  },
-  slave_info: {
-    type: 'bool',
+  }),
+  slave_info: key(bool, {
     scope: 'host',
     default: 'false',
     doc: "Record a replica's position (`--slave-info`; needs SLAVE MONITOR).",
-  },
-  lock_alert_hours: {
-    type: 'int',
+  }),
+  lock_alert_hours: key(int(1), {
     scope: 'global',
     default: '24',
-    min: 1,
     doc: 'Warn when the run lock has been held this long.',
-  },
-  timeout_backup: {
-    type: 'int',
+  }),
+  timeout_backup: key(int(1), {
     scope: 'host',
     default: '21600',
-    min: 1,
     doc: 'Seconds allowed for one backup transfer.',
-  },
-  timeout_prepare: {
-    type: 'int',
+  }),
+  timeout_prepare: key(int(1), {
     scope: 'host',
     default: '21600',
-    min: 1,
     doc: 'Seconds allowed for extracting and preparing one backup.',
-  },
-  timeout_verify: {
-    type: 'int',
+  }),
+  timeout_verify: key(int(1), {
     scope: 'host',
     default: '21600',
-    min: 1,
     doc: 'Seconds allowed for the mysqld check of a ready backup.',
-  },
-  timeout_compress: {
-    type: 'int',
+  }),
+  timeout_compress: key(int(1), {
     scope: 'host',
     default: '21600',
-    min: 1,
     doc: 'Seconds allowed for compressing a ready file.',
-  },
-  timeout_ssh: {
-    type: 'int',
-    scope: 'host',
-    default: '30',
-    min: 1,
-    doc: 'Seconds allowed to connect to a DB host.',
-  },
-  ansible_inventory: {
-    type: 'path',
+  }),
+  timeout_ssh: key(int(1), { scope: 'host', default: '30', doc: 'Seconds allowed to connect to a DB host.' }),
+  ansible_inventory: key(path, {
     scope: 'global',
     doc: 'Ansible inventory. Default: $ANSIBLE_INVENTORY, else /etc/ansible/hosts.',
-  },
-  timezone: {
-    type: 'string',
+  }),
+  timezone: key(timezone, {
     scope: 'global',
     doc: "IANA zone for `--now` times without an offset and for `full_backup_day`. Default: the manager host's.",
-  },
+  }),
   // Binaries on the manager host; empty means: found on PATH.
-  mariabackup: { type: 'path', scope: 'host', doc: 'mariabackup on the manager host.' },
-  xtrabackup: { type: 'path', scope: 'host', doc: 'xtrabackup on the manager host.' },
-  mbstream: { type: 'path', scope: 'host', doc: 'mbstream on the manager host.' },
-  xbstream: { type: 'path', scope: 'host', doc: 'xbstream on the manager host.' },
-  mysqld: {
-    type: 'path',
+  mariabackup: key(path, { scope: 'host', doc: 'mariabackup on the manager host.' }),
+  xtrabackup: key(path, { scope: 'host', doc: 'xtrabackup on the manager host.' }),
+  mbstream: key(path, { scope: 'host', doc: 'mbstream on the manager host.' }),
+  xbstream: key(path, { scope: 'host', doc: 'xbstream on the manager host.' }),
+  mysqld: key(path, {
     scope: 'host',
     doc: "Server binary for checks on the manager host (mariadbd or mysqld); its major version must match the host's.",
-  },
-  mysqlcheck: { type: 'path', scope: 'host', doc: 'mysqlcheck (mariadb-check) on the manager host.' },
-  mysqladmin: { type: 'path', scope: 'host', doc: 'mysqladmin (mariadb-admin) on the manager host.' },
-  ansible_playbook: { type: 'path', scope: 'global', doc: 'ansible-playbook on the manager host.' },
+  }),
+  mysqlcheck: key(path, { scope: 'host', doc: 'mysqlcheck (mariadb-check) on the manager host.' }),
+  mysqladmin: key(path, { scope: 'host', doc: 'mysqladmin (mariadb-admin) on the manager host.' }),
+  ansible_playbook: key(path, { scope: 'global', doc: 'ansible-playbook on the manager host.' }),
   // Reports.
-  smtp_host: { type: 'string', scope: 'global', doc: 'SMTP server. Empty: the local sendmail binary.' },
-  smtp_port: { type: 'int', scope: 'global', default: '25', min: 1, doc: 'SMTP port.' },
-  smtp_user: { type: 'string', scope: 'global', doc: 'SMTP user.' },
-  smtp_password: { type: 'string', scope: 'global', secret: true, doc: 'SMTP password.' },
-  smtp_tls: {
-    type: { enum: ['none', 'starttls', 'tls'] },
+  smtp_host: key(textOrNone, { scope: 'global', doc: 'SMTP server. Empty: the local sendmail binary.' }),
+  smtp_port: key(int(1), { scope: 'global', default: '25', doc: 'SMTP port.' }),
+  smtp_user: key(textOrNone, { scope: 'global', doc: 'SMTP user.' }),
+  smtp_password: key(textOrNone, { scope: 'global', secret: true, doc: 'SMTP password.' }),
+  smtp_tls: key(oneOf(['none', 'starttls', 'tls']), {
     scope: 'global',
     default: 'starttls',
-    doc: '`starttls` when offered, `tls` from the start, `none`.',
-  },
-  email_from: { type: 'string', scope: 'global', default: 'xb-mgr@localhost', doc: 'Sender address.' },
-  email_on: {
-    type: { enum: ['always', 'failure'] },
+    doc: '`starttls` (required when smtp_user is set: no AUTH in the clear), `tls` from the start, `none` (with smtp_user only with smtp_allow_plaintext_auth).',
+  }),
+  smtp_allow_plaintext_auth: key(bool, {
+    scope: 'global',
+    default: 'false',
+    doc: 'Allow `smtp_tls = none` with smtp_user: the SMTP password then crosses the network in the clear.',
+  }),
+  email_from: key(text, { scope: 'global', default: 'xb-mgr@localhost', doc: 'Sender address.' }),
+  email_on: key(oneOf(['always', 'failure']), {
     scope: 'host',
     default: 'always',
     doc: 'Send the report after every run or only on failure.',
-  },
-  metrics_file: {
-    type: 'path',
+  }),
+  metrics_file: key(path, {
     scope: 'global',
     doc: 'Prometheus text file written after each run (node_exporter textfile collector).',
-  },
-} as const satisfies Record<string, KeySpec>;
+  }),
+} satisfies Record<string, KeySpec>;
 
 export type KeyName = keyof typeof KEYS;
 

@@ -1,89 +1,28 @@
 /**
- * backup.conf: read -> parse (ini) -> merge [default] into each host section -> validate each key
- * against the KEYS table. Problems are collected as data and raised together as one ConfigError
- * (exit 2), each naming file, section, key and value.
+ * backup.conf: read -> parse (ini) -> validate each section's values against the key table ->
+ * merge [default] into each host section, fill in the defaults -> the host and global schemas
+ * (schema.ts) give the typed config. Problems are collected as data and raised together as one
+ * ConfigError (exit 2), each naming file, line, section, key and value.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { COMPRESSORS, KEYS, KEY_NAMES, TOOLS, TRANSFERS, type KeyName, type KeySpec } from './keys.js';
+import { KEYS, KEY_NAMES, type KeyName, type KeySpec } from './keys.js';
 import { parseIni, type IniSection } from './ini.js';
-import { parseManagerHost } from './values.js';
+import { closest, isSafeName } from './values.js';
 import {
-  closest,
-  isSafeName,
-  parseBool,
-  parseDay,
-  parseEmails,
-  parseEnum,
-  parseHost,
-  parseInt10,
-  parsePath,
-  parseTimezone,
-  splitCommand,
-  type Parsed,
-} from './values.js';
+  GLOBAL_SHAPE,
+  HOST_SHAPE,
+  globalSchema,
+  hostSchema,
+  keyFields,
+  schemaInput,
+  withDefaults,
+  type GlobalConfig,
+  type HostConfig,
+} from './schema.js';
 
-export interface HostConfig {
-  /** Section name: the host's name in xb-mgr (catalog directory, logs, --host). */
-  name: string;
-  /** Name in the Ansible inventory. */
-  hostname: string;
-  mysqlUser: string;
-  mysqlPassword: string;
-  mysqlSocket?: string;
-  mysqlPort?: number;
-  mysqlDatadir?: string;
-  mysqlStopCmd?: string[];
-  mysqlStartCmd?: string[];
-  sshUser?: string;
-  backupManagerHost?: string;
-  pushSshOptions?: string;
-  remoteBackupCmd: string;
-  remoteCredentialsFile: string;
-  remoteToolPath?: string;
-  remoteNice: number;
-  remoteIonice: 'none' | 'idle' | 'best-effort' | 'realtime';
-  throttle: number;
-  slaveInfo: boolean;
-  fullBackupDay: number;
-  backupDir: string;
-  log: string;
-  retainDays: number;
-  retainNumReadyBackups: number;
-  errorEmailRecipients: string[];
-  emailOn: 'always' | 'failure';
-  transfer: (typeof TRANSFERS)[number];
-  compress: (typeof COMPRESSORS)[number];
-  compressLevel: number;
-  parallel: number;
-  backupTool: (typeof TOOLS)[number];
-  timeouts: { backup: number; prepare: number; verify: number; compress: number; ssh: number };
-  /** Binaries on the manager host; undefined = look up on PATH. */
-  bins: {
-    mariabackup?: string;
-    xtrabackup?: string;
-    mbstream?: string;
-    xbstream?: string;
-    mysqld?: string;
-    mysqlcheck?: string;
-    mysqladmin?: string;
-  };
-}
-
-export interface GlobalConfig {
-  file: string;
-  rootDir?: string;
-  pid: string;
-  log: string;
-  maxParallelHosts: number;
-  lockAlertHours: number;
-  ansibleInventory?: string;
-  ansiblePlaybook?: string;
-  timezone?: string;
-  metricsFile?: string;
-  smtp: { host?: string; port: number; user?: string; password?: string; tls: 'none' | 'starttls' | 'tls' };
-  emailFrom: string;
-}
+export type { GlobalConfig, HostConfig };
 
 export interface Config {
   global: GlobalConfig;
@@ -91,32 +30,12 @@ export interface Config {
   warnings: string[];
 }
 
-const VERBATIM = new Set(KEY_NAMES.filter((k) => (KEYS[k] as KeySpec).secret));
+const VERBATIM = new Set(KEY_NAMES.filter((k) => KEYS[k].secret === true));
 
-type Values = Partial<Record<KeyName, unknown>>;
+const isKey = (k: string): k is KeyName => Object.hasOwn(KEYS, k);
 
-function parseValue(spec: KeySpec, raw: string): Parsed<unknown> {
-  const t = spec.type;
-  if (typeof t === 'object') return parseEnum(raw, t.enum);
-  switch (t) {
-    case 'int':
-      return parseInt10(raw, spec.min);
-    case 'bool':
-      return parseBool(raw);
-    case 'day':
-      return parseDay(raw);
-    case 'hostname':
-      return parseHost(raw);
-    case 'path':
-      return parsePath(raw);
-    case 'emails':
-      return parseEmails(raw);
-    case 'command':
-      return splitCommand(raw);
-    case 'string':
-      return { ok: true, value: raw };
-  }
-}
+/** The valid values of one section, as text. */
+type Texts = Partial<Record<KeyName, string>>;
 
 /**
  * Validate one section's entries; unknown keys and bad values become issues. `present` collects
@@ -128,128 +47,70 @@ function readSection(
   isDefault: boolean,
   issues: ConfigIssue[],
   present: Set<string>,
-): Values {
-  const out: Values = {};
+): Texts {
+  const out: Texts = {};
   for (const [key, entry] of section.entries) {
     present.add(key);
     // An unreadable line was reported by the ini reader already.
     if (entry.bad) continue;
     const where = { file, line: entry.line, section: section.name, key };
-    if (!(key in KEYS)) {
+    if (!isKey(key)) {
       const guess = closest(key, KEY_NAMES);
       issues.push({ ...where, message: `unknown key${guess ? ` (did you mean ${guess}?)` : ''}` });
       // A misspelt required key is one mistake: not also "mysql_user: is required".
       if (guess) present.add(guess);
       continue;
     }
-    const name = key as KeyName;
-    const spec: KeySpec = KEYS[name];
+    const spec: KeySpec = KEYS[key];
     const shown = spec.secret ? undefined : entry.value;
     if (!isDefault && spec.scope === 'global') {
       issues.push({ ...where, value: shown, message: 'may only be set in [default]' });
       continue;
     }
-    // An empty value means "not set" for optional keys, as in the original's ConfigParser use.
-    if (entry.value === '' && !spec.required && spec.type !== 'string') continue;
     if (entry.value === '' && spec.required) {
       issues.push({ ...where, message: 'must not be empty' });
       continue;
     }
-    const parsed = parseValue(spec, entry.value);
-    if (!parsed.ok) issues.push({ ...where, value: shown, message: parsed.error });
-    else out[name] = parsed.value;
+    // An empty value means "not set", as in the original's ConfigParser use; for free text
+    // without a default it is the empty text (none), which overrides [default].
+    if (entry.value === '' && (spec.type !== 'string' || spec.default !== undefined)) continue;
+    const parsed = spec.value.safeParse(entry.value);
+    if (!parsed.success) issues.push({ ...where, value: shown, message: messageOf(parsed.error) });
+    else out[key] = entry.value;
   }
   return out;
 }
 
-function withDefaults(values: Values): Values {
-  const out: Values = {};
-  for (const name of KEY_NAMES) {
-    const spec: KeySpec = KEYS[name];
-    if (spec.default !== undefined) {
-      const p = parseValue(spec, spec.default);
-      if (p.ok) out[name] = p.value;
-    }
-  }
-  return { ...out, ...values };
-}
+const messageOf = (e: z.ZodError) => e.issues.map((i) => i.message).join('; ');
 
-function toHost(name: string, v: Values): HostConfig {
-  const s = (k: KeyName) => v[k] as string | undefined;
-  const n = (k: KeyName) => v[k] as number;
-  return {
-    name,
-    hostname: s('hostname') ?? name,
-    mysqlUser: s('mysql_user') as string,
-    mysqlPassword: s('mysql_password') as string,
-    mysqlSocket: s('mysql_socket'),
-    mysqlPort: v.mysql_port as number | undefined,
-    mysqlDatadir: s('mysql_datadir'),
-    mysqlStopCmd: v.mysql_stop_cmd as string[] | undefined,
-    mysqlStartCmd: v.mysql_start_cmd as string[] | undefined,
-    sshUser: s('ssh_user') || undefined,
-    backupManagerHost: s('backup_manager_host') || undefined,
-    pushSshOptions: s('push_ssh_options') || undefined,
-    remoteBackupCmd: s('remote_backup_cmd') as string,
-    remoteCredentialsFile: (s('remote_credentials_file') as string).replaceAll('{host}', name),
-    remoteToolPath: s('remote_tool_path'),
-    remoteNice: n('remote_nice'),
-    remoteIonice: v.remote_ionice as HostConfig['remoteIonice'],
-    throttle: n('throttle'),
-    slaveInfo: v.slave_info as boolean,
-    fullBackupDay: n('full_backup_day'),
-    backupDir: s('backup_dir') as string,
-    log: s('log') as string,
-    retainDays: n('retain_days'),
-    retainNumReadyBackups: n('retain_num_ready_backups'),
-    errorEmailRecipients: (v.error_email_recipient as string[] | undefined) ?? [],
-    emailOn: v.email_on as HostConfig['emailOn'],
-    transfer: v.transfer as HostConfig['transfer'],
-    compress: v.compress as HostConfig['compress'],
-    compressLevel: n('compress_level'),
-    parallel: n('parallel'),
-    backupTool: v.backup_tool as HostConfig['backupTool'],
-    timeouts: {
-      backup: n('timeout_backup'),
-      prepare: n('timeout_prepare'),
-      verify: n('timeout_verify'),
-      compress: n('timeout_compress'),
-      ssh: n('timeout_ssh'),
-    },
-    bins: {
-      mariabackup: s('mariabackup'),
-      xtrabackup: s('xtrabackup'),
-      mbstream: s('mbstream'),
-      xbstream: s('xbstream'),
-      mysqld: s('mysqld'),
-      mysqlcheck: s('mysqlcheck'),
-      mysqladmin: s('mysqladmin'),
-    },
-  };
-}
-
-function toGlobal(file: string, v: Values): GlobalConfig {
-  const s = (k: KeyName) => (v[k] as string | undefined) || undefined;
-  return {
-    file,
-    rootDir: s('root_dir'),
-    pid: s('pid') as string,
-    log: s('log') as string,
-    maxParallelHosts: v.max_parallel_hosts as number,
-    lockAlertHours: v.lock_alert_hours as number,
-    ansibleInventory: s('ansible_inventory'),
-    ansiblePlaybook: s('ansible_playbook'),
-    timezone: s('timezone'),
-    metricsFile: s('metrics_file'),
-    smtp: {
-      host: s('smtp_host'),
-      port: v.smtp_port as number,
-      user: s('smtp_user'),
-      password: s('smtp_password'),
-      tls: v.smtp_tls as GlobalConfig['smtp']['tls'],
-    },
-    emailFrom: s('email_from') as string,
-  };
+/**
+ * The problems a config schema found in the merged values of a section: a required key that is
+ * missing, or a rule between keys. They point at the section's header; a key that is set but
+ * unusable was reported where it is set and is not reported again.
+ */
+function objectIssues(
+  error: z.ZodError,
+  shape: z.core.$ZodShape,
+  where: { file: string; line?: number; section: string },
+  attempted: (key: string) => boolean,
+  texts: Readonly<Record<string, string>>,
+): ConfigIssue[] {
+  const fields = keyFields(KEYS, shape);
+  return error.issues.flatMap((iss) => {
+    const key = fields.find((f) => f.path.join('.') === iss.path.join('.'))?.key;
+    if (key !== undefined && attempted(key) && texts[key] === undefined) return [];
+    const secret = key !== undefined && isKey(key) && KEYS[key].secret === true;
+    const value = typeof iss.input === 'string' && !secret ? iss.input : undefined;
+    const missing = iss.code === 'invalid_type' && iss.input === undefined;
+    return [
+      {
+        ...where,
+        key,
+        value,
+        message: missing ? `is required: set it in [default] or in [${where.section}]` : iss.message,
+      },
+    ];
+  });
 }
 
 /** Pure: text of backup.conf -> Config, or the list of everything wrong with it. */
@@ -266,20 +127,6 @@ export function parseConfig(
     defaultSection && !defaultSection.bad
       ? readSection(defaultSection, file, true, issues, defaultsPresent)
       : {};
-  if (defaults.timezone !== undefined) {
-    const tz = parseTimezone(defaults.timezone as string);
-    if (!tz.ok) {
-      const line = defaultSection?.entries.get('timezone')?.line;
-      issues.push({
-        file,
-        line,
-        section: defaultSection?.name,
-        key: 'timezone',
-        value: defaults.timezone as string,
-        message: tz.error,
-      });
-    }
-  }
   const hostSections = sections.filter((s) => s !== defaultSection);
   if (hostSections.length === 0) {
     issues.push({ file, message: 'no host section: add one [name] section per DB host' });
@@ -300,61 +147,47 @@ export function parseConfig(
     }
     const ownPresent = new Set<string>();
     const own = readSection(section, file, false, issues, ownPresent);
-    const merged = withDefaults({ ...defaults, ...own });
+    // hostname defaults to the section name; the duplicate check below needs it even when
+    // the host has other problems.
+    const hostname = own.hostname ?? defaults.hostname ?? section.name;
+    const texts = withDefaults(KEYS, { ...defaults, ...own, hostname });
     // Set but invalid (reported already) is not also "missing".
     const attempted = (k: string) => defaultsPresent.has(k) || ownPresent.has(k);
-    for (const name of KEY_NAMES) {
-      const spec: KeySpec = KEYS[name];
-      if (spec.required && (merged[name] === undefined || merged[name] === '') && !attempted(name)) {
-        issues.push({
-          file,
-          line: section.line,
-          section: section.name,
-          key: name,
-          message: `is required: set it in [default] or in [${section.name}]`,
-        });
-      }
+    const parsed = hostSchema.safeParse(
+      { ...schemaInput(KEYS, HOST_SHAPE, texts), name: section.name },
+      { reportInput: true },
+    );
+    if (parsed.success) hosts.push(parsed.data);
+    else {
+      const where = { file, line: section.line, section: section.name };
+      issues.push(...objectIssues(parsed.error, HOST_SHAPE, where, attempted, texts));
     }
-    const host = toHost(section.name, merged);
-    if (host.transfer === 'push') {
-      const dest = host.backupManagerHost;
-      // A backup_manager_host line that could not be read was reported already.
-      const unreadable = attempted('backup_manager_host') && merged.backup_manager_host === undefined;
-      if (!dest && !unreadable) {
-        issues.push({
-          file,
-          line: section.line,
-          section: section.name,
-          key: 'backup_manager_host',
-          message: 'is required with transfer = push',
-        });
-      } else if (dest && !parseManagerHost(dest)) {
-        issues.push({
-          file,
-          line: section.line,
-          section: section.name,
-          key: 'backup_manager_host',
-          value: dest,
-          message: 'must be [user@]host[:port]',
-        });
-      }
-    }
-    const other = seenHostnames.get(host.hostname);
+    const other = seenHostnames.get(hostname);
     if (other !== undefined) {
       issues.push({
         file,
         line: section.line,
         section: section.name,
         key: 'hostname',
-        value: host.hostname,
+        value: hostname,
         message: `is also the hostname of [${other}]`,
       });
     }
-    seenHostnames.set(host.hostname, section.name);
-    hosts.push(host);
+    seenHostnames.set(hostname, section.name);
   }
-  if (issues.length > 0) return { issues };
-  return { config: { global: toGlobal(file, withDefaults(defaults)), hosts, warnings: [] }, issues };
+  const globalTexts = withDefaults(KEYS, defaults);
+  const global = globalSchema.safeParse(
+    { ...schemaInput(KEYS, GLOBAL_SHAPE, globalTexts), file },
+    { reportInput: true },
+  );
+  if (!global.success) {
+    const where = { file, line: defaultSection?.line, section: defaultSection?.name ?? 'default' };
+    issues.push(
+      ...objectIssues(global.error, GLOBAL_SHAPE, where, (k) => defaultsPresent.has(k), globalTexts),
+    );
+  }
+  if (issues.length > 0 || !global.success) return { issues };
+  return { config: { global: global.data, hosts, warnings: [] }, issues };
 }
 
 /** Numbers of the lines that are not valid UTF-8 (Node would silently turn them into U+FFFD). */

@@ -1,6 +1,7 @@
 /** Pure parsers for config values: each returns the typed value or an error message. */
-import { DAYS } from './keys.js';
 import { clip } from '../errors.js';
+
+export const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -22,6 +23,21 @@ export function parseInt10(v: string, min: number | undefined): Parsed<number> {
   if (!Number.isSafeInteger(n)) return bad('is too large');
   if (min !== undefined && n < min) return bad(`must be at least ${min}`);
   return ok(n);
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A size in bytes: `10737418240`, `10G`, `10GB`, `10GiB`, `512m` (K, M, G, T are powers of 1024). */
+export function parseSize(v: string, min = 1): Parsed<number> {
+  const m = /^\s*(\d{1,15})\s*([kmgt]?)(i?b)?\s*$/i.exec(v);
+  const bytes =
+    m && !(m[3] && !m[2] && m[3].toLowerCase() !== 'b')
+      ? Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!
+      : undefined;
+  if (bytes === undefined) return bad('must be a size in bytes such as 10G (K, M, G, T are powers of 1024)');
+  if (!Number.isSafeInteger(bytes)) return bad('is too large');
+  if (bytes < min) return bad(`must be at least ${min} bytes`);
+  return ok(bytes);
 }
 
 export function parseBool(v: string): Parsed<boolean> {
@@ -77,6 +93,18 @@ export function parseManagerHost(v: string): { user?: string; host: string; port
   const port = m[3] ? Number(m[3]) : 22;
   if (port < 1 || port > 65535) return undefined;
   return { ...(m[1] ? { user: m[1] } : {}), host, port };
+}
+
+/**
+ * A login name as POSIX portable names allow (letters, digits, `.`, `_`, `-`; not starting with
+ * `-`), at most 32 characters. It reaches `ansible-playbook -u`, which Ansible templates: nothing
+ * else may pass. Empty means "none".
+ */
+export function parseUserName(v: string): Parsed<string | undefined> {
+  if (v === '') return ok(undefined);
+  return /^[A-Za-z_][A-Za-z0-9._-]{0,31}$/.test(v)
+    ? ok(v)
+    : bad('must be a user name (letters, digits, ".", "_", "-"; at most 32)');
 }
 
 export function parseHost(v: string): Parsed<string> {

@@ -12,7 +12,7 @@ import type { Manifest } from '../catalog/manifest.js';
 import { catalogFile } from '../catalog/store.js';
 import { candidates, compressorNames, which, type Role } from '../engine/binaries.js';
 import { engineFor, type Engine, type PrepareStep } from '../engine/engine.js';
-import { maxExtractBytes, overCapMessage, TOOL_LOG_TAIL_BYTES } from '../engine/caps.js';
+import { maxExtractBytes, overCapMessage, type Cap } from '../engine/caps.js';
 import { clip, errorMessage } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
 import { OutputCapError, pipeline, run, tail, type Stage } from '../util/proc.js';
@@ -108,6 +108,33 @@ function freeBytesNear(dir: string): number {
 }
 
 /**
+ * The largest file a step that works on a whole datadir (prepare, the verify copy, mysqld) may
+ * write: the size of the filesystem. A prepared base legitimately outgrows any one stream (a
+ * small incremental applied to a large table), so its bound is the disk; extraction has the cap.
+ */
+export function datadirFileLimit(dir: string): number {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const st = statfsSync(d);
+      return Math.max(1, st.blocks * st.bsize);
+    } catch {
+      if (d === dirname(d)) return Number.MAX_SAFE_INTEGER;
+    }
+  }
+}
+
+/** max_extract_bytes for a backup extracted near `dir`; the reserve shrinks on small disks. */
+export function extractCap(h: HostConfig, m: Manifest, dir: string): Cap {
+  const free = freeBytesNear(dir);
+  return maxExtractBytes({
+    ...(h.caps.maxExtractBytes !== undefined ? { configured: h.caps.maxExtractBytes } : {}),
+    streamBytes: m.bytes,
+    freeBytes: free,
+    reserveBytes: Math.min(1 << 30, Math.floor(free / 10)),
+  });
+}
+
+/**
  * Extract a stored stream into dir (a fresh working directory of the worker), checking its sha256
  * in the same read. The decompressor's output is bounded by max_extract_bytes (a zstd bomb from a
  * DB host fails here), mbstream runs confined, and an entry name it refuses (it says so on stderr
@@ -117,7 +144,7 @@ export async function extract(h: HostConfig, root: string, m: Manifest, dir: str
   const file = catalogFile(root, m);
   const setup = workerSetup();
   freshWorkDir(setup, dir);
-  const cap = maxExtractBytes({ streamBytes: m.bytes, freeBytes: freeBytesNear(dir) });
+  const cap = extractCap(h, m, dir);
   const limits = {
     timeoutMs: h.timeouts.prepare * 1000,
     threads: h.parallel + 1,
@@ -214,7 +241,7 @@ export async function prepareStep(
     timeoutMs: h.timeouts.prepare * 1000,
     reject: false,
     label: 'prepare',
-    keepBytes: TOOL_LOG_TAIL_BYTES,
+    keepBytes: h.caps.toolLogTailBytes,
   });
   if (r.exitCode === 0 && !r.timedOut && engine.completedOk(r.stderr)) return;
   if (isNoSpace(r.stderr)) {

@@ -15,10 +15,16 @@ import type { Log } from '../report/log.js';
 import { pipeline, run, startDaemon, tail, type Stage } from '../util/proc.js';
 import { dirBytes } from '../util/size.js';
 import { readTail } from '../util/safe-read.js';
-import { applyChain, finalize, managerBin as bin, needsFinalize, USE_MEMORY } from './apply.js';
+import {
+  applyChain,
+  datadirFileLimit,
+  finalize,
+  managerBin as bin,
+  needsFinalize,
+  USE_MEMORY,
+} from './apply.js';
 import { dataOptions } from './data-options.js';
 import { freshWorkDir, ownedByWorker, traversable, workerCommand, workerSetup } from './worker.js';
-import { maxExtractBytes } from '../engine/caps.js';
 import { baseDir, dropBaseRecord, planApply, readBaseRecord, writeBaseRecord } from './base.js';
 import {
   mysqlcheckArgs,
@@ -88,7 +94,7 @@ async function verify(
   const limits = (timeoutMs: number) => ({
     timeoutMs,
     threads: 4,
-    maxFileBytes: Math.max(1, maxExtractBytes({ streamBytes: m.bytes, freeBytes: freeBytes(dir) }).bytes),
+    maxFileBytes: datadirFileLimit(dir),
   });
   // mysqld sets its own umask (0660 files) unless told otherwise: keep the copy private.
   const server = workerCommand(setup, bin(h, 'mysqld'), mysqldArgs(paths, options), {
@@ -232,7 +238,7 @@ export async function makeReady(
   const copyLimits = {
     timeoutMs: h.timeouts.prepare * 1000,
     threads: 1,
-    maxFileBytes: Math.max(1, maxExtractBytes({ streamBytes: leaf.bytes, freeBytes: freeBytes(root) }).bytes),
+    maxFileBytes: datadirFileLimit(root),
   };
   await timed('copy', async () => {
     try {

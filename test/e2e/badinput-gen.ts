@@ -167,6 +167,8 @@ function validValue(env: Env, key: string): string {
   switch (spec.type) {
     case 'path':
       return `${env.dir}/${key}`;
+    case 'size':
+      return '10G';
     case 'int':
       return '5';
     case 'hostname':
@@ -248,6 +250,23 @@ function badValues(env: Env, key: string): string[] {
         p[1]!,
         p[5]!,
         ...(spec.min !== undefined && spec.min >= 1 ? ['0'] : []),
+      ];
+    case 'size':
+      return [
+        'ten gigs',
+        '-1',
+        '0',
+        '1.5G',
+        '10X',
+        '10 GiBs',
+        '1e9',
+        '0x10',
+        '99999999999999T',
+        huge('9'),
+        `10G;touch ${env.canary}`,
+        p[0]!,
+        p[1]!,
+        p[5]!,
       ];
     case 'bool':
       return ['maybe', 'ja', '2', '-1', 'tru', 'yes please', 'on;off', p[0]!, p[5]!];

@@ -5,6 +5,7 @@ import {
   isSafeName,
   parseEmails,
   parsePath,
+  parseSize,
   splitCommand,
   type Parsed,
 } from '../../src/config/values.js';
@@ -198,5 +199,33 @@ t.test('closest: table', async (t) => {
   ];
   for (const [word, candidates, want] of cases) {
     t.equal(closest(word, candidates), want, `${word} in ${candidates.length} candidates`);
+  }
+});
+
+t.test('parseSize: table', async (t) => {
+  const cases: [string, number | string][] = [
+    ['10737418240', 10737418240],
+    ['10G', 10 * 2 ** 30],
+    ['10g', 10 * 2 ** 30],
+    ['10GB', 10 * 2 ** 30],
+    ['10GiB', 10 * 2 ** 30],
+    ['512m', 512 * 2 ** 20],
+    [' 1K ', 1024],
+    ['2T', 2 * 2 ** 40],
+    ['100b', 100],
+    ['1', 1],
+    ['0', 'must be at least 1 bytes'],
+    ['-1', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['1.5G', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['10X', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['10iB', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['1e9', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['999999999999999T', 'is too large'],
+    ['{{ 1 }}', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+  ];
+  for (const [v, want] of cases) {
+    const p = parseSize(v);
+    t.strictSame(p.ok ? p.value : p.error, want, JSON.stringify(v));
   }
 });
