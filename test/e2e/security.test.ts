@@ -360,6 +360,7 @@ const { file: configFile, dir } = testConfig(
     'smtp_host = 127.0.0.1',
     `smtp_port = ${smtp.port}`,
     'smtp_tls = none',
+    'smtp_allow_plaintext_auth = true', // the in-process server has no TLS
     'smtp_user = xbmailer',
     `smtp_password = ${SMTP_PASSWORD}`,
     'email_from = backups@example.com',

@@ -2,7 +2,7 @@
  * SMTP with a user (src/report/email.ts) against a real in-process server that offers no STARTTLS
  * (as a man in the middle stripping it would): no AUTH reaches the server, the mail is not sent and
  * the one-line error says why. Controls: the same server gets the AUTH when TLS is off on purpose
- * (smtp_tls = none), and a mail without a user still goes (STARTTLS stays opportunistic).
+ * (smtp_tls = none with smtp_allow_plaintext_auth), and a mail without a user still goes (STARTTLS stays opportunistic).
  */
 import t from 'tap';
 import type { AddressInfo, Socket } from 'node:net';
@@ -81,7 +81,13 @@ t.test(
       ['user, starttls (the default)', ['smtp_user = u', 'smtp_password = p'], true, false, false],
       ['user, starttls', ['smtp_user = u', 'smtp_tls = starttls'], true, false, false],
       ['user, tls from the start', ['smtp_user = u', 'smtp_tls = tls'], false, false, true],
-      ['user, none (explicit)', ['smtp_user = u', 'smtp_tls = none'], false, true, false],
+      [
+        'user, none (allowed explicitly)',
+        ['smtp_user = u', 'smtp_tls = none', 'smtp_allow_plaintext_auth = true'],
+        false,
+        true,
+        false,
+      ],
       ['no user, starttls: opportunistic', [], false, false, false],
       ['no user, none', ['smtp_tls = none'], false, true, false],
     ];
@@ -120,7 +126,15 @@ t.test('controls: the same server gets AUTH with smtp_tls = none; no user sends 
   const s = await noStarttlsServer();
   t.teardown(s.close);
   t.equal(
-    await sendMail(config(s.port, ['smtp_user = xbmailer', 'smtp_password = pw', 'smtp_tls = none']), mail),
+    await sendMail(
+      config(s.port, [
+        'smtp_user = xbmailer',
+        'smtp_password = pw',
+        'smtp_tls = none',
+        'smtp_allow_plaintext_auth = true',
+      ]),
+      mail,
+    ),
     undefined,
   );
   t.strictSame(s.auths, ['PLAIN xbmailer'], 'AUTH is seen when it is sent');
