@@ -3,7 +3,7 @@
  * Ansible's own connection settings come from the inventory; we add pipelining and a control
  * socket private to this run (so no ssh session outlives the run or is shared with another).
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEvents, type PlaybookOutcome } from './events.js';
 import { renderExtraVars } from './vars.js';
@@ -12,6 +12,7 @@ import { ProcessError, lastLine } from '../errors.js';
 import { run } from '../util/proc.js';
 import { runTmp } from '../util/runtmp.js';
 import { inventoryArgs } from '../inventory.js';
+import { UnsafeArgError, checkHost, checkInventory, checkPath, checkUser } from './safe-args.js';
 
 export interface PlaybookRun {
   playbook: string;
@@ -30,18 +31,25 @@ export interface PlaybookRun {
 }
 
 export interface PlaybookResult extends PlaybookOutcome {
-  /** ansible-playbook's code; TIMEOUT_EXIT when killed at timeoutMs, 127 when it could not start. */
+  /** ansible-playbook's code; TIMEOUT_EXIT when killed at timeoutMs, 127 when it could not start
+   * or a value of its command line was refused (stderr then says why). */
   exitCode: number;
   stderr: string;
 }
 
-/** Pure: the argv of ansible-playbook for a run. */
+/**
+ * The argv of ansible-playbook for a run. Every value is checked first (src/ansible/safe-args.ts):
+ * Ansible templates `-u` and reads `--limit` as patterns, so a value that is not a plain name or
+ * path is refused with an UnsafeArgError, never passed.
+ */
 export function playbookArgv(r: PlaybookRun, varsFile: string): string[] {
   // An empty --limit means "every host" to Ansible: never run a playbook on hosts nobody chose.
   if (r.limit.length === 0) throw new Error('playbookArgv: no host to run on');
-  const argv = [...inventoryArgs(r.inventory), '--limit', r.limit.join(','), '-e', `@${varsFile}`];
-  if (r.remoteUser) argv.push('-u', r.remoteUser);
-  argv.push(r.playbook);
+  const inv = inventoryArgs(r.inventory).map((a, i) => (i % 2 === 1 ? checkInventory('-i', a) : a));
+  const limit = r.limit.map((h) => checkHost('--limit', h)).join(',');
+  const argv = [...inv, '--limit', limit, '-e', `@${checkPath('-e', varsFile)}`];
+  if (r.remoteUser) argv.push('-u', checkUser('-u', r.remoteUser));
+  argv.push(checkPath('playbook', r.playbook));
   return argv;
 }
 
@@ -68,12 +76,21 @@ export function ansibleEnv(dir: string): Record<string, string> {
 export async function runPlaybook(r: PlaybookRun): Promise<PlaybookResult> {
   const dir = mkdtempSync(join(runTmp(), 'pb-'));
   const varsFile = join(dir, 'vars.yml');
-  writeFileSync(varsFile, renderExtraVars(r.vars), { mode: 0o600 });
+  let argv: string[];
+  try {
+    argv = playbookArgv(r, varsFile);
+  } catch (e) {
+    // A refused value is a run that did not happen: each caller reports it for its hosts.
+    if (!(e instanceof UnsafeArgError)) throw e;
+    rmSync(dir, { recursive: true, force: true });
+    return { hosts: new Map(), otherLines: [], exitCode: 127, stderr: e.message };
+  }
+  writeFileSync(varsFile, renderExtraVars(r.vars), { mode: 0o600, flag: 'wx' });
   const lines: string[] = [];
   try {
     let res;
     try {
-      res = await run(r.ansiblePlaybookBin, playbookArgv(r, varsFile), {
+      res = await run(r.ansiblePlaybookBin, argv, {
         timeoutMs: r.timeoutMs,
         env: { ...ansibleEnv(dir), ...r.env },
         reject: false,

@@ -32,6 +32,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, XbError } from '../errors.js';
 import { procStart } from './lock.js';
+import { tempName, writeExclusive } from '../util/excl.js';
 
 export type AccessMode = 'read' | 'write';
 
@@ -223,14 +224,9 @@ function createReader(dir: string, self: Holder): string {
 /** Link a complete file of ours (`text`) into place as `write`; false when a writer file exists. */
 function tryWriter(dir: string, text: string): boolean {
   const path = join(dir, 'write');
-  const mine = `${path}.new-${process.pid}`;
+  const mine = tempName(path, 'new'); // exclusive, random: never a planted file or link
   try {
-    const fd = openSync(mine, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-    } finally {
-      closeSync(fd);
-    }
+    writeExclusive(mine, text, 0o600);
     linkSync(mine, path);
     hold(path);
     return true;

@@ -5,20 +5,12 @@
  * over, after stopping what the dead run left running (only groups whose leader still has the
  * recorded start time, i.e. processes that run started: see safeToSignal).
  */
-import {
-  closeSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LockHeldError, XbError } from '../errors.js';
 import { killGroup } from '../util/proc.js';
 import { writeFileAtomic } from './store.js';
+import { tempName, writeExclusive } from '../util/excl.js';
 
 export interface LockInfo {
   pid: number;
@@ -126,11 +118,10 @@ export function acquireLock(
   let tookOver: string | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     // Written under a private name and hard-linked into place: the lock never exists empty.
-    const mine = `${path}.new-${process.pid}`;
+    // A random name created exclusively: never a file (or link) another user put there first.
+    const mine = tempName(path, 'new');
     try {
-      const fd = openSync(mine, 'w', 0o600);
-      writeSync(fd, JSON.stringify(me) + '\n');
-      closeSync(fd);
+      writeExclusive(mine, JSON.stringify(me) + '\n', 0o600);
       linkSync(mine, path);
       return { lock: new Lock(path, me), tookOver };
     } catch (e) {

@@ -12,10 +12,10 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseManifest, type Manifest } from './manifest.js';
+import { tempName, writeExclusive } from '../util/excl.js';
 
 export interface HostCatalog {
   root: string;
@@ -82,16 +82,20 @@ export function catalogFile(root: string, m: Pick<Manifest, 'type' | 'id' | 'fil
   return join(backupPath(root, m), m.file);
 }
 
-export function writeFileAtomic(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+/**
+ * Replace `path` atomically: a new file under a random name beside it, created exclusively (never
+ * a name another user could have planted), fsync'd, renamed into place. `mode` is exact: 0600
+ * unless the file is meant to be read by others (the metrics file).
+ */
+export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
+  const tmp = tempName(path, 'tmp');
+  writeExclusive(tmp, content, mode, true);
   try {
-    writeFileSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, path);
   fsyncDir(dirname(path));
 }
 

@@ -41,6 +41,7 @@ import { runTmp } from '../util/runtmp.js';
 import { credentialsFileContent } from '../engine/credentials.js';
 import { hostSettings } from '../setup.js';
 import { writeFileAtomic } from '../catalog/store.js';
+import { targetFromDefaults } from './restore-target.js';
 
 export interface RestoreOptions {
   ready?: string;
@@ -211,6 +212,8 @@ export function formatRestore(r: RestoreResult): string {
 
 /** The last task of restore.yml's rescue: it fails with what went wrong and what was undone. */
 const RESTORE_REPORT_TASK = 'Report the failure';
+/** The time budget of the run that only removes a credentials file: this many x timeout_ssh. */
+const CLEANUP_TIMEOUT_FACTOR = 10;
 
 export interface ToHostOptions {
   ready?: string;
@@ -221,8 +224,10 @@ export interface ToHostOptions {
 /**
  * `--to-host`: restore a ready file onto a DB host of the inventory with playbooks/restore.yml.
  * The target's settings (credentials, helper path, stop/start commands, datadir) are its own
- * section's when it is a configured host, else the source host's. Restoring onto a configured
- * host needs --force and ends its chain: its next run is a full backup.
+ * section's when it is a configured host, else what an empty section of its name would get
+ * ([default] and the key defaults, restore-target.ts); on such a host the credentials file
+ * installed for the restore is removed at the end, success or failure. Restoring onto a
+ * configured host needs --force and ends its chain: its next run is a full backup.
  */
 export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<RestoreResult> {
   if (ctx.hosts.length !== 1) throw new UsageError('restore needs exactly one --host');
@@ -237,15 +242,10 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
       `${o.toHost} is a configured backup source ([${configured.name}]): restoring replaces its data; add --force to do it`,
     );
   }
-  const target: HostConfig = configured ?? {
-    ...src,
-    name: o.toHost,
-    hostname: o.toHost,
-    remoteCredentialsFile: src.remoteCredentialsFile.replaceAll(src.name, o.toHost),
-  };
+  const target: HostConfig = configured ?? targetFromDefaults(ctx.config.global.file, o.toHost);
   const info = pickReady(root, o.ready);
   const credentialsSrc = join(runTmp(), `credentials-restore-${target.name}.cnf`);
-  writeFileSync(credentialsSrc, credentialsFileContent(target), { mode: 0o600 });
+  writeFileSync(credentialsSrc, credentialsFileContent(target), { mode: 0o600, flag: 'wx' });
   const vars: Record<string, unknown> = {
     xb_host_settings: { [o.toHost]: hostSettings(target, credentialsSrc) },
     xb_ready_file: join(root, 'ready', info.file),
@@ -258,25 +258,39 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     ...(target.mysqlDatadir ? { xb_datadir: target.mysqlDatadir } : {}),
     ...(target.mysqlStopCmd ? { xb_stop_cmd: target.mysqlStopCmd } : {}),
     ...(target.mysqlStartCmd ? { xb_start_cmd: target.mysqlStartCmd } : {}),
+    // Not a configured host: its credentials file is for this restore only (restore.yml's always).
+    ...(configured ? {} : { xb_remove_credentials: true }),
   };
   const remoteUser = inventory.hosts.get(o.toHost)?.user ? undefined : target.sshUser;
   const timeoutS = target.timeouts.prepare + target.timeouts.verify;
-  let res: Awaited<ReturnType<typeof runPlaybook>>;
-  try {
-    res = await runPlaybook({
+  const play = (extra: Record<string, unknown>, seconds: number) =>
+    runPlaybook({
       playbook: join(ctx.playbooks, 'restore.yml'),
       inventory: ctx.inventory,
       limit: [o.toHost],
-      vars,
+      vars: { ...vars, ...extra },
       remoteUser,
-      timeoutMs: timeoutS * 1000,
+      timeoutMs: seconds * 1000,
       ansiblePlaybookBin: ctx.ansiblePlaybook,
       env: { ANSIBLE_TIMEOUT: String(target.timeouts.ssh) },
     });
+  let res: Awaited<ReturnType<typeof runPlaybook>>;
+  try {
+    res = await play({}, timeoutS);
   } finally {
     rmSync(credentialsSrc, { force: true });
   }
   const out = hostRunOutcome(res, o.toHost);
+  // A run that ended without its `always` (killed, cut off) may have left the credentials file of
+  // an unconfigured target: a short run of restore.yml removes only that. (A failed task ran the
+  // always; a run with no event for the host installed nothing.)
+  let leftover = '';
+  if (!configured && (out.kind === 'timeout' || out.kind === 'incomplete' || out.kind === 'unreachable')) {
+    const cleanupS = CLEANUP_TIMEOUT_FACTOR * target.timeouts.ssh;
+    const c = hostRunOutcome(await play({ xb_cleanup_only: true }, cleanupS), o.toHost);
+    if (c.kind !== 'ok')
+      leftover = `; the credentials file ${target.remoteCredentialsFile} may be left on ${o.toHost}`;
+  }
   // The rescue's report says at which task the restore failed and that it rolled back.
   if (out.kind === 'failed' && out.failure.task === RESTORE_REPORT_TASK)
     throw new XbError(`restore onto ${o.toHost} failed: ${out.failure.msg.trim().replace(/\s*\n\s*/g, ' ')}`);
@@ -289,7 +303,7 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     });
     // Killed, the playbook could not roll back: the server may be stopped or its datadir aside.
     const hint = out.kind === 'timeout' ? `; its rollback did not run: check the server on ${o.toHost}` : '';
-    throw new XbError(line + hint);
+    throw new XbError(line + hint + leftover);
   }
   if (configured) {
     const troot = hostDir(configured.backupDir, configured.name);

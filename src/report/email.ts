@@ -4,6 +4,7 @@
  * error; it never changes the backup's outcome.
  */
 import type { Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { GlobalConfig, HostConfig } from '../config/load.js';
 import type { HostRunResult } from '../backup.js';
 import { formatBytes } from '../util/size.js';
@@ -64,20 +65,44 @@ export function alertMail(hosts: HostConfig[], message: string): Mail {
   };
 }
 
-/** nodemailer is loaded only when a mail is sent: it is a tenth of the CLI's start-up. */
-export async function transport(g: GlobalConfig): Promise<Transporter> {
-  const { default: nodemailer } = await import('nodemailer');
-  if (!g.smtp.host) return nodemailer.createTransport({ sendmail: true, newline: 'unix' });
-  return nodemailer.createTransport({
+/**
+ * With a user, `starttls` means STARTTLS is required: a server (or a man in the middle) that does
+ * not offer it, or refuses it, gets no AUTH in the clear; without a user it stays opportunistic.
+ */
+function requireTls(g: GlobalConfig): boolean {
+  return g.smtp.tls === 'starttls' && !!g.smtp.user;
+}
+
+/** Pure: nodemailer's SMTP options for the config. */
+export function smtpOptions(g: GlobalConfig): SMTPTransport.Options {
+  return {
     host: g.smtp.host,
     port: g.smtp.port,
     secure: g.smtp.tls === 'tls',
     ignoreTLS: g.smtp.tls === 'none',
+    requireTLS: requireTls(g),
     ...(g.smtp.user ? { auth: { user: g.smtp.user, pass: g.smtp.password ?? '' } } : {}),
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,
-  });
+  };
+}
+
+/** nodemailer is loaded only when a mail is sent: it is a tenth of the CLI's start-up. */
+export async function transport(g: GlobalConfig): Promise<Transporter> {
+  const { default: nodemailer } = await import('nodemailer');
+  if (!g.smtp.host) return nodemailer.createTransport({ sendmail: true, newline: 'unix' });
+  return nodemailer.createTransport(smtpOptions(g));
+}
+
+/** Pure: why a mail was not sent, in one line; a failed required STARTTLS says what it protects. */
+export function sendFailure(g: GlobalConfig, to: string[], e: unknown): string {
+  const err = e as { message?: string; code?: string };
+  const msg = String(err?.message ?? e).replace(/\s*\n\s*/g, ' ');
+  const head = `cannot send the report to ${to.join(', ')}`;
+  if (err?.code === 'ETLS' && requireTls(g))
+    return `${head}: STARTTLS with ${g.smtp.host}:${g.smtp.port} failed (${msg}); smtp_user is set, so no password is sent without TLS`;
+  return `${head}: ${msg}`;
 }
 
 /** Send; resolves to an error message instead of throwing. */
@@ -95,6 +120,6 @@ export async function sendMail(g: GlobalConfig, m: Mail): Promise<string | undef
     });
     return undefined;
   } catch (e) {
-    return `cannot send the report to ${m.to.join(', ')}: ${(e as Error).message}`;
+    return sendFailure(g, m.to, e);
   }
 }

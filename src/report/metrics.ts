@@ -25,10 +25,11 @@ export function metricsPath(metricsFile: string, owner: string): string {
 }
 
 /** Replace one writer's file atomically (temporary name in the same directory, then rename): the
- * collector reads either the old text or the new one, and no other writer's file is touched. */
+ * collector reads either the old text or the new one, and no other writer's file is touched.
+ * 0644: the figures are no secret and node_exporter reads them as an unprivileged user. */
 export function writeMetrics(metricsFile: string, owner: string, text: string): string {
   const path = metricsPath(metricsFile, owner);
-  writeFileAtomic(path, text);
+  writeFileAtomic(path, text, 0o644);
   return path;
 }
 

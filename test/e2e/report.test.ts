@@ -64,6 +64,7 @@ t.test(
         'smtp_host = 127.0.0.1',
         `smtp_port = ${smtp.port}`,
         'smtp_tls = none',
+        'smtp_allow_plaintext_auth = true', // the in-process server has no TLS
         'smtp_user = xbmailer',
         `smtp_password = ${SMTP_PASSWORD}`,
         'email_from = backups@example.com',
@@ -160,6 +161,38 @@ t.test('a run that fails before any host (unparsable inventory) exits 2 and mail
   t.equal(smtp.received.length, 1);
   t.equal(smtp.received[0]?.mail.subject, '[xb-mgr] FAILURE: the run did not start');
   t.match(smtp.received[0]?.mail.text, /broken\.ini cannot be parsed/);
+});
+
+t.test('smtp_user with a server that offers no STARTTLS: no AUTH, no mail, the run says why', async (t) => {
+  const smtp = await smtpServer();
+  t.teardown(smtp.close);
+  const { file, dir } = testConfig([
+    'smtp_host = 127.0.0.1',
+    `smtp_port = ${smtp.port}`,
+    'smtp_user = xbmailer',
+    `smtp_password = ${SMTP_PASSWORD}`,
+    'error_email_recipient = dba@example.com',
+  ]);
+  // A run that fails before any host (fast): it mails an alert, which must not go out in the clear.
+  const inv = join(dir, 'broken.ini');
+  writeFileSync(inv, '[dbservers\nsb1 ansible_host=\n');
+  const r = await xbMgr(['--config', file, '--inventory', inv, 'run']);
+  t.equal(r.exitCode, 2, "the outcome is the run's own");
+  t.same(smtp.auths, [], 'no AUTH reached the server');
+  t.equal(smtp.received.length, 0, 'no mail was sent');
+  t.match(
+    r.stderr,
+    new RegExp(
+      `cannot send the report to dba@example\\.com: STARTTLS with 127\\.0\\.0\\.1:${smtp.port} failed \\(.*\\); smtp_user is set, so no password is sent without TLS`,
+    ),
+    'stderr says why',
+  );
+  t.match(
+    readFileSync(join(dir, 'backup_manager.log'), 'utf8'),
+    /"step":"email".*STARTTLS with 127\.0\.0\.1:\d+ failed/,
+    'and so does the log',
+  );
+  t.notOk(r.stderr.includes(SMTP_PASSWORD), 'without the password');
 });
 
 interface HostResult {

@@ -274,5 +274,39 @@ t.test(
     );
     t.notMatch(r.stdout, /answers/);
     t.equal(sourceFingerprint('sb2'), atBackup, 'sb2 still runs on its data');
+
+    // sb2 without a section of its own (issue 14): its paths come from [default] for its own name
+    // ({host} = its inventory name), and the credentials file installed for the restore is
+    // removed at the end, after a success and after a failure.
+    const target = join(dir, 'target');
+    const conf = readFileSync(file, 'utf8');
+    const sb2Section = /^\[sb2\]\n[^[]*/m.exec(conf)![0];
+    const key = (k: string) => new RegExp(`^${k} = (.*)$`, 'm').exec(sb2Section)![1]!;
+    const unconf = join(dir, 'unconfigured.conf');
+    writeFileSync(
+      unconf,
+      setKeys(conf.replace(sb2Section, ''), 'default', [
+        `remote_backup_cmd = ${target}/bin/backup_local`,
+        `remote_credentials_file = ${target}/{host}/credentials.cnf`,
+        ...['mysql_socket', 'mysql_stop_cmd', 'mysql_start_cmd'].map((k) => `${k} = ${key(k)}`),
+      ]),
+      { mode: 0o600 },
+    );
+    const cred = join(target, sb2Address, 'credentials.cnf');
+    r = await xbMgr(['--config', unconf, 'restore', '--host', 'sb1', '--to-host', sb2Address]);
+    t.equal(r.exitCode, 0, r.stderr);
+    t.match(r.stdout, /the server was started on the restored data and answers/);
+    t.ok(existsSync(join(target, 'bin', 'backup_local')), "the helper went to [default]'s path");
+    t.ok(existsSync(join(target, sb2Address)), "the credentials file's directory is the target's own");
+    t.notOk(existsSync(cred), 'the credentials file is removed after the restore');
+    cpSync(readyFile, `${readyFile}.good`);
+    flip(readyFile);
+    r = await xbMgr(['--config', unconf, 'restore', '--host', 'sb1', '--to-host', sb2Address]);
+    cpSync(`${readyFile}.good`, readyFile);
+    rmSync(`${readyFile}.good`);
+    t.equal(r.exitCode, 1);
+    t.match(r.stderr, /sha256 mismatch.*the server runs on its old data/s);
+    t.notOk(existsSync(cred), 'and after a failed one');
+    t.equal(sourceFingerprint('sb2'), atBackup, 'sb2 runs on the data of the first restore');
   },
 );

@@ -6,8 +6,10 @@
  *      password's shell/template canaries (pwned-*) never appear;
  *   2. nothing the run leaves (logs, --json, stdout/stderr, the email with its attachments, the
  *      metrics, the catalog, decompressed streams and ready files, Ansible's log) holds it;
- *   3. files are 0600-ish and directories 0700 in the catalog and logs, also during the run; the
- *      credentials file on the DB host is 0600 in a private directory; the per-run temp dir goes;
+ *   3. files are 0600-ish and directories 0700 in the catalog and logs, also during the run (the
+ *      metrics file alone is 0644, for an unprivileged node_exporter); the
+ *      credentials file on the DB host is 0600 in a private directory; the per-run temp dir is in
+ *      the root-owned 0700 /run/xb-mgr, private, and goes;
  *   4. in pull mode the DB host holds no key, key path or address of the manager: not in what the
  *      playbooks write there (helper dir, credentials dir, Ansible's remote temp, the helper's temp),
  *      not in the helper's arguments, not in the playbook variables.
@@ -141,6 +143,9 @@ function scanTree(roots: string[], needles: string[], skip: string[] = []): stri
  */
 const TRAVERSED = /(^\/tmp\/xb-e2e-[^/]+|\/backups|\/backups\/sb\d+|\/backups\/sb\d+\/prepare)$/;
 
+/** The run's metrics file (metrics_file below), the one file that is not private. */
+const METRICS_FILE = /^\/tmp\/xb-e2e-[^/]+\/xb-mgr\.prom$/;
+
 /**
  * Files not private to their owner (any group/other bit) and directories other than 0700 (0711
  * for the worker's way to prepare/). A socket is exempt (connecting needs its directory), its
@@ -151,6 +156,8 @@ function badModes(entries: Entry[]): string[] {
     .filter((e) => {
       const m = e.st.mode & 0o777;
       if (e.st.isDirectory()) return !(m === 0o700 || (m === 0o711 && TRAVERSED.test(e.path)));
+      // The metrics file holds no secret and an unprivileged node_exporter reads it: 0644, exactly.
+      if (METRICS_FILE.test(e.path) && e.st.isFile()) return m !== 0o644;
       if (e.st.isSocket()) return false;
       return (m & 0o077) !== 0;
     })
@@ -353,6 +360,7 @@ const { file: configFile, dir } = testConfig(
     'smtp_host = 127.0.0.1',
     `smtp_port = ${smtp.port}`,
     'smtp_tls = none',
+    'smtp_allow_plaintext_auth = true', // the in-process server has no TLS
     'smtp_user = xbmailer',
     `smtp_password = ${SMTP_PASSWORD}`,
     'email_from = backups@example.com',
@@ -434,8 +442,8 @@ function poll(runPid: number | undefined): void {
   for (const c of canaryFiles()) obs.canaries.add(c);
   // The per-run temp dir (vars files, credentials on their way, control sockets).
   if (runPid !== undefined) {
-    for (const n of readdirSync(tmpdir()).filter((n) => n.startsWith(`xb-mgr-run-${runPid}-`))) {
-      for (const e of walk(join(tmpdir(), n))) {
+    for (const n of runDirsOf(runPid)) {
+      for (const e of walk(join(RUN_ROOT, n))) {
         obs.runTmp.set(e.path, e.st.mode);
         if (e.st.isFile() && basename(e.path) === 'vars.yml') {
           const text = readOrEmpty(e.path).toString('utf8');
@@ -464,6 +472,16 @@ function poll(runPid: number | undefined): void {
       obs.dbHostHits.get('helper-tmp')!.add(hit);
   }
 }
+
+/** Where a run as root keeps its per-run directory (`<pid>-<random>`, src/util/runtmp.ts). */
+const RUN_ROOT = '/run/xb-mgr';
+const runDirsOf = (pid: number): string[] => {
+  try {
+    return readdirSync(RUN_ROOT).filter((n) => n.startsWith(`${pid}-`));
+  } catch {
+    return [];
+  }
+};
 
 interface HostResult {
   host: string;
@@ -589,7 +607,13 @@ t.test('3. file modes', async (t) => {
     entries.some((e) => e.path.endsWith('.tar.zst')) && entries.some((e) => e.path.endsWith('manifest.json')),
     'the tree has backups, manifests and ready files',
   );
-  t.same(badModes(entries), [], 'after the run: files private, directories 0700 (catalog, logs, metrics)');
+  t.same(badModes(entries), [], 'after the run: files private, directories 0700 (catalog, logs)');
+  t.ok(METRICS_FILE.test(metricsFile), 'the metrics file is the one the mode rule exempts');
+  t.equal(
+    (lstatSync(metricsFile).mode & 0o777).toString(8),
+    '644',
+    'the metrics file is 0644: node_exporter reads it unprivileged (it holds no secret)',
+  );
   // The worker (extract, prepare, verify) owns nothing but its working directories under prepare/.
   const workerUid = Number(execFileSync('id', ['-u', 'xb-mgr-worker'], { encoding: 'utf8' }).trim());
   const workerOwned = entries.filter((e) => e.st.uid === workerUid);
@@ -647,7 +671,7 @@ t.test('3. file modes', async (t) => {
     '755',
     'sb2: a directory that existed keeps its mode (no chmod of a shared directory)',
   );
-  const runTmpDirs = [...obs.runTmp].filter(([p]) => dirname(p) === tmpdir());
+  const runTmpDirs = [...obs.runTmp].filter(([p]) => dirname(p) === RUN_ROOT);
   t.equal(runTmpDirs.length, 1, 'the per-run temp dir was seen during the run');
   const runTmpBad = [...obs.runTmp]
     .filter(([, m]) => ((m & 0o170000) === 0o040000 ? (m & 0o777) !== 0o700 : (m & 0o077) !== 0))
@@ -661,10 +685,17 @@ t.test('3. file modes', async (t) => {
   t.same(runTmpBad.filter(byTempMysqld), [], "the temporary mysqld's pid file");
   t.same([...obs.remoteTmpBadModes], [], "Ansible's remote temp on the DB hosts is private while in use");
   t.notOk(existsSync(runTmpDirs[0]?.[0] ?? '/nonexistent'), 'and it is gone after the run');
+  t.same(runDirsOf(runPid!), [], 'nothing of this run is left in the run root');
   t.same(
     readdirSync(tmpdir()).filter((n) => n.startsWith(`xb-mgr-run-${runPid}-`)),
     [],
-    'nothing of this run is left in the temp dir',
+    'nor at the old place in the temp dir',
+  );
+  const root = lstatSync(RUN_ROOT);
+  t.strictSame(
+    [root.isDirectory(), root.uid, (root.mode & 0o7777).toString(8)],
+    [true, 0, '700'],
+    'the run root is a root-owned 0700 directory (no other user can create or enter it)',
   );
 });
 

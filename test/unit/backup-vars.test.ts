@@ -1,6 +1,6 @@
 import t from 'tap';
 import { backupVars } from '../../src/backup.js';
-import { installKey } from '../../src/install-record.js';
+import { installDigest } from '../../src/install-record.js';
 import { parseConfig, type HostConfig } from '../../src/config/load.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { Decision } from '../../src/schedule.js';
@@ -235,6 +235,10 @@ t.test(
     t.notOk('xb_helper_sha256' in backupVars(host(), FULL, OUT, CRED, RECEIVER), 'no checksum, no check');
   },
 );
+
+/** The digest with a fixed manager key (install-record.test.ts covers the key itself). */
+const installKey = (h: HostConfig, sha: string, user: string | undefined) =>
+  installDigest(h, sha, user, Buffer.alloc(32, 7));
 
 t.test('installKey: changes with everything an install puts on the host, and only then', async (t) => {
   const sha = 'b'.repeat(64);

@@ -181,6 +181,7 @@ t.test(
       'no temporary file left',
     );
     t.equal(readFileSync(join(dir, 'node.prom'), 'utf8'), 'other 1\n');
-    t.equal(statSync(file).mode & 0o777, 0o600, 'private like every file xb-mgr writes');
+    t.equal(statSync(file).mode & 0o777, 0o644, 'readable by an unprivileged node_exporter');
+    t.equal(statSync(join(dir, 'xb-mgr-binlog.prom')).mode & 0o777, 0o644, "another writer's file too");
   },
 );

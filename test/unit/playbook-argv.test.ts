@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ansibleEnv, playbookArgv, runPlaybook, type PlaybookRun } from '../../src/ansible/playbook.js';
+import { UnsafeArgError, checkInventory } from '../../src/ansible/safe-args.js';
 import { parseEvents } from '../../src/ansible/events.js';
 import { renderExtraVars } from '../../src/ansible/vars.js';
 
@@ -99,8 +100,8 @@ t.test('playbookArgv: table', async (t) => {
       ],
     ],
     [
-      'shell metacharacters are data: no quoting, no splitting',
-      { inventory: "/etc/ansible/$(id) 'x'.ini", remoteUser: 'a;b' },
+      'shell metacharacters in paths are data: no quoting, no splitting',
+      { inventory: "/etc/ansible/$(id) 'x'.ini", remoteUser: 'svc.backup_1-a' },
       '/tmp/`id`/vars.yml',
       [
         '-i',
@@ -110,7 +111,24 @@ t.test('playbookArgv: table', async (t) => {
         '-e',
         '@/tmp/`id`/vars.yml',
         '-u',
-        'a;b',
+        'svc.backup_1-a',
+        '/usr/local/xb-mgr/playbooks/backup.yml',
+      ],
+    ],
+    [
+      'IP addresses and inventory names with dots, "_" and "-" pass; an inline host list with ports',
+      {
+        inventory: '127.0.0.2:2222,[::1]:22,db_3.example.com,',
+        limit: ['127.0.0.2', '::1', 'db_3.example.com', 'web-01'],
+      },
+      VARS,
+      [
+        '-i',
+        '127.0.0.2:2222,[::1]:22,db_3.example.com,',
+        '--limit',
+        '127.0.0.2,::1,db_3.example.com,web-01',
+        '-e',
+        '@/run/xb-mgr/pb-abc123/vars.yml',
         '/usr/local/xb-mgr/playbooks/backup.yml',
       ],
     ],
@@ -127,6 +145,103 @@ t.test('playbookArgv never puts the vars or the env on the command line', async 
     'no password in argv',
   );
   t.equal(argv.filter((a) => a === '-e').length, 1, 'one -e, the vars file');
+});
+
+// Ansible templates -u (FACTS.md: `-u "{{ lookup('pipe','id') }}"` ran id) and reads --limit as
+// patterns (`!x`, `&x`, `~regex`, `*`, `@file`, `a:b`): such values are refused, naming the value.
+t.test('playbookArgv: values that are not plain names or paths are refused', async (t) => {
+  const cases: [string, Partial<PlaybookRun>, string, RegExp][] = [
+    [
+      'Jinja in ssh_user',
+      { remoteUser: "{{ lookup('pipe','id') }}" },
+      VARS,
+      /^refused ansible-playbook -u "\{\{ lookup\('pipe','id'\) \}\}": not a user name/,
+    ],
+    ['a Jinja statement as user', { remoteUser: '{% for x in y %}' }, VARS, /^refused ansible-playbook -u /],
+    ['shell syntax as user', { remoteUser: 'a;b' }, VARS, /-u "a;b": not a user name/],
+    ['an option as user', { remoteUser: '-oProxyCommand=id' }, VARS, /-u "-oProxyCommand=id"/],
+    ['user with a space', { remoteUser: 'a b' }, VARS, /-u "a b"/],
+    ['user with an at sign', { remoteUser: 'u@realm' }, VARS, /-u "u@realm"/],
+    ['user too long', { remoteUser: 'a'.repeat(33) }, VARS, /-u "a{33}"/],
+    ['user with a newline', { remoteUser: 'root\nx' }, VARS, /-u "root\\nx"/],
+    [
+      'Jinja as host',
+      { limit: ["{{ lookup('pipe','id') }}"] },
+      VARS,
+      /^refused ansible-playbook --limit "\{\{ lookup/,
+    ],
+    ['negation pattern', { limit: ['!db1'] }, VARS, /--limit "!db1": not an inventory host name/],
+    ['intersection pattern', { limit: ['&db1'] }, VARS, /--limit "&db1"/],
+    ['a comma inside one name', { limit: ['db1,db2'] }, VARS, /--limit "db1,db2"/],
+    ['a colon group list', { limit: ['db1:db2'] }, VARS, /--limit "db1:db2"/],
+    ['a regex pattern', { limit: ['~db.*'] }, VARS, /--limit "~db\.\*"/],
+    ['a wildcard', { limit: ['db*'] }, VARS, /--limit "db\*"/],
+    ['a limit file', { limit: ['@hosts.txt'] }, VARS, /--limit "@hosts\.txt"/],
+    ['a subscript', { limit: ['webs[0]'] }, VARS, /--limit "webs\[0\]"/],
+    ['an empty name', { limit: ['db1', ''] }, VARS, /--limit "":/],
+    ['one bad name among good ones', { limit: ['db1', 'db2;id'] }, VARS, /--limit "db2;id"/],
+    [
+      'Jinja in the inventory path',
+      { inventory: '/etc/{{ x }}/hosts' },
+      VARS,
+      /^refused ansible-playbook -i "\/etc\/\{\{ x \}\}\/hosts": not a plain path/,
+    ],
+    ['an inventory path starting with -', { inventory: '--become' }, VARS, /-i "--become"/],
+    [
+      'a host list with Jinja',
+      { inventory: 'db1,{{ x }},' },
+      VARS,
+      /-i "db1,\{\{ x \}\},": not an inventory path or a comma list/,
+    ],
+    ['a host list with a pattern', { inventory: 'db1,!db2,' }, VARS, /-i "db1,!db2,"/],
+    ['Jinja in the vars file path', {}, '/tmp/{% x %}/vars.yml', /-e "\/tmp\/\{% x %\}\/vars\.yml"/],
+    [
+      'a Jinja comment in the playbook path',
+      { playbook: '/p/{# x #}.yml' },
+      VARS,
+      /playbook "\/p\/\{# x #\}\.yml"/,
+    ],
+    [
+      'a control character in the playbook path',
+      { playbook: '/p/a\x1bb.yml' },
+      VARS,
+      /playbook "\/p\/a\\u001bb\.yml"/,
+    ],
+  ];
+  for (const [name, over, varsFile, msg] of cases) {
+    let err: unknown;
+    try {
+      playbookArgv({ ...base, ...over }, varsFile);
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof UnsafeArgError, `${name}: an UnsafeArgError`);
+    t.match((err as Error)?.message, msg, `${name}: names the value`);
+    t.notMatch((err as Error)?.message ?? '', /\n/, `${name}: one line`);
+  }
+});
+
+t.test('an existing inventory path with a comma is a path, as for Ansible', async (t) => {
+  t.equal(
+    checkInventory('-i', '/etc/ansible/hosts,old', () => true),
+    '/etc/ansible/hosts,old',
+  );
+  t.throws(() => checkInventory('-i', '/etc/ansible/hosts,old', () => false), UnsafeArgError);
+});
+
+t.test('runPlaybook: a refused value is a run that did not happen, nothing is started', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xbpb-refuse-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fake = join(dir, 'ansible-playbook');
+  writeFileSync(fake, `#!/bin/sh\ntouch ${dir}/started\n`, { mode: 0o755 });
+  const r = await runPlaybook({ ...base, ansiblePlaybookBin: fake, remoteUser: "{{ lookup('pipe','id') }}" });
+  t.equal(r.exitCode, 127);
+  t.equal(
+    r.stderr,
+    `refused ansible-playbook -u "{{ lookup('pipe','id') }}": not a user name (letters, digits, ".", "_", "-", not starting with "-", at most 32 characters)`,
+  );
+  t.equal(r.hosts.size, 0);
+  t.notOk(existsSync(join(dir, 'started')), 'ansible-playbook never ran');
 });
 
 // `ansible-playbook --limit ''` applies no limit at all: the playbook runs on every host of the
@@ -227,3 +342,37 @@ t.test('runPlaybook: an ansible_playbook that cannot start is a run that did not
   t.equal(r.stderr, 'cannot run /nonexistent/ansible-playbook (ENOENT)');
   t.equal(r.hosts.size, 0);
 });
+
+t.test(
+  'ssh_user with Jinja: the bare ansible-playbook runs it (control), runPlaybook refuses it',
+  { skip: ansiblePlaybookBin ? false : 'ansible-playbook is not on PATH' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'xbpb-jinja-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const inventory = join(dir, 'hosts.ini');
+    writeFileSync(inventory, 'local1 ansible_connection=local\n');
+    const playbook = join(dir, 'pb.yml');
+    writeFileSync(playbook, '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n');
+    const canary = join(dir, 'canary');
+    const user = `{{ lookup('pipe','touch ${canary}') }}`;
+    const r = spawnSync(ansiblePlaybookBin!, ['-i', inventory, '-u', user, playbook], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, ANSIBLE_PYTHON_INTERPRETER: 'auto_silent' },
+    });
+    t.ok(existsSync(canary), 'control: Ansible templated -u and ran the command', { stderr: r.stderr });
+    rmSync(canary);
+    const res = await runPlaybook({
+      ...base,
+      ansiblePlaybookBin: ansiblePlaybookBin!,
+      playbook,
+      inventory,
+      limit: ['local1'],
+      remoteUser: user,
+    });
+    t.equal(res.exitCode, 127, 'did not run');
+    t.match(res.stderr, /^refused ansible-playbook -u "\{\{ lookup/);
+    t.notOk(existsSync(canary), 'the canary was not created');
+  },
+);

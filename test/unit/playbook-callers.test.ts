@@ -21,9 +21,16 @@ writeFileSync(
   [
     '#!/bin/sh',
     `printf '%s\\n' "$@" > ${dir}/argv`,
-    `cat ${dir}/events`,
-    `cat ${dir}/stderr >&2`,
-    `exit "$(cat ${dir}/code)"`,
+    // Each run's vars file and the credentials file it sends, kept for the assertions.
+    'for a in "$@"; do case "$a" in @*) vars="${a#@}";; esac; done',
+    `cat "$vars" >> ${dir}/vars.log; echo '#END' >> ${dir}/vars.log`,
+    `src=$(sed -n 's/^ *credentials_src: !unsafe "\\(.*\\)"$/\\1/p' "$vars")`,
+    `[ -n "$src" ] && cat "$src" >> ${dir}/creds.log`,
+    // A run that only cleans up answers with its own canned response when there is one.
+    `r=${dir}/; grep -q '^xb_cleanup_only: true' "$vars" && [ -f ${dir}/cleanup/code ] && r=${dir}/cleanup/`,
+    'cat "${r}events"',
+    'cat "${r}stderr" >&2',
+    'exit "$(cat "${r}code")"',
     '',
   ].join('\n'),
   { mode: 0o755 },
@@ -51,12 +58,29 @@ writeFileSync(
   { mode: 0o600 },
 );
 
-function respond(events: string[], code: number, stderr = ''): void {
+function respond(
+  events: string[],
+  code: number,
+  stderr = '',
+  cleanup?: { events: string[]; code: number },
+): void {
   writeFileSync(join(dir, 'events'), events.map((e) => e + '\n').join(''));
   writeFileSync(join(dir, 'stderr'), stderr);
   writeFileSync(join(dir, 'code'), String(code));
-  rmSync(join(dir, 'argv'), { force: true });
+  rmSync(join(dir, 'cleanup'), { recursive: true, force: true });
+  if (cleanup) {
+    mkdirSync(join(dir, 'cleanup'));
+    writeFileSync(join(dir, 'cleanup', 'events'), cleanup.events.map((e) => e + '\n').join(''));
+    writeFileSync(join(dir, 'cleanup', 'stderr'), '');
+    writeFileSync(join(dir, 'cleanup', 'code'), String(cleanup.code));
+  }
+  for (const f of ['argv', 'vars.log', 'creds.log']) rmSync(join(dir, f), { force: true });
 }
+/** The vars file of each ansible-playbook run since the last respond(). */
+const varsRuns = (): string[] =>
+  readFileSync(join(dir, 'vars.log'), 'utf8')
+    .split('#END\n')
+    .filter((v) => v !== '');
 const argv = (): string[] => readFileSync(join(dir, 'argv'), 'utf8').trimEnd().split('\n');
 
 const taskStart = (task: string) =>
@@ -229,7 +253,8 @@ t.test('restore --to-host: the ansible_playbook key runs restore.yml; exit codes
     ],
   ];
   for (const [name, events, code, want] of cases) {
-    respond(events, code, 'ERROR! oops\n');
+    // db2 has no section: a run stopped before its end is followed by a cleanup run, which works.
+    respond(events, code, 'ERROR! oops\n', { events: [stats('db2')], code: 0 });
     let err: unknown;
     let res: Awaited<ReturnType<typeof restoreToHost>> | undefined;
     try {
@@ -251,3 +276,116 @@ t.test('restore --to-host: the ansible_playbook key runs restore.yml; exit codes
     }
   }
 });
+
+t.test(
+  'restore --to-host a host without a section: its settings come from [default], its credentials file goes',
+  async (t) => {
+    const conf = join(dir, 'unconfigured.conf');
+    writeFileSync(
+      conf,
+      [
+        '[default]',
+        'mysql_user = backup_man',
+        'mysql_password = default-pw',
+        `backup_dir = ${backupDir}`,
+        `log = ${dir}/xb.log`,
+        `ansible_inventory = ${inventoryFile}`,
+        `ansible_playbook = ${fake}`,
+        'remote_credentials_file = /etc/xb-mgr/creds/{host}.cnf',
+        'timeout_ssh = 3',
+        'timeout_prepare = 100',
+        'timeout_verify = 20',
+        // The source's own settings, with its name inside its paths: none of it is the target's.
+        '[db1]',
+        'mysql_password = db1-only-pw',
+        'remote_credentials_file = /srv/db1/db1-creds.cnf',
+        'remote_backup_cmd = /opt/db1/bin/backup_local',
+        'mysql_datadir = /srv/db1/data',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const ctx = loadContext({ config: conf }, ['db1']);
+    const STOP = 'Stop the server';
+    const okRun = [taskStart(INSTALL), ok('db2', INSTALL), taskStart(STOP), ok('db2', STOP), stats('db2')];
+
+    respond(okRun, 0);
+    const res = await restoreToHost(ctx, { toHost: 'db2', force: false });
+    t.equal(res.started, true);
+    let runs = varsRuns();
+    t.equal(runs.length, 1, 'one run');
+    const v = runs[0]!;
+    t.match(v, /^ {2}db2:\n/m, 'settings for db2');
+    t.match(
+      v,
+      /credentials_file: !unsafe "\/etc\/xb-mgr\/creds\/db2\.cnf"/,
+      'the credentials path from [default], {host} = db2',
+    );
+    t.match(
+      v,
+      /remote_backup_cmd: !unsafe "\/usr\/local\/xb-mgr\/bin\/backup_local"/,
+      "the helper path is the key's default",
+    );
+    t.notMatch(
+      v,
+      /\/srv\/db1|\/opt\/db1|db1-creds/,
+      "nothing of db1's section (paths, datadir) reaches the target",
+    );
+    t.notMatch(v, /xb_datadir/, 'no datadir: the server says where its data is');
+    t.match(v, /^xb_remove_credentials: true$/m, 'the credentials file is removed at the end');
+    t.notMatch(v, /xb_cleanup_only/, 'no cleanup run after a run that finished');
+    const creds = readFileSync(join(dir, 'creds.log'), 'utf8');
+    t.match(creds, /default-pw/, "the target's credentials are [default]'s");
+    t.notMatch(creds, /db1-only-pw/, "never the source section's password");
+
+    // Killed before its always: a short second run removes only the credentials file.
+    respond([taskStart(INSTALL), ok('db2', INSTALL), taskStart(STOP)], 124, '', {
+      events: [taskStart('Remove the credentials file a stopped restore left'), stats('db2')],
+      code: 0,
+    });
+    let err = await restoreToHost(ctx, { toHost: 'db2', force: false }).catch((e: unknown) => e);
+    runs = varsRuns();
+    t.equal(runs.length, 2, 'killed: a cleanup run follows');
+    t.match(runs[1], /^xb_cleanup_only: true$/m, 'which only cleans up');
+    t.match(runs[1], /^xb_remove_credentials: true$/m);
+    t.match(
+      (err as Error).message,
+      /^restore onto db2 timed out after 120 s \(timeout_prepare \+ timeout_verify\) in task "Stop the server"; its rollback did not run: check the server on db2$/,
+      'the cleanup worked: the message is the timeout alone',
+    );
+    t.equal(argv()[argv().indexOf('--limit') + 1], 'db2');
+
+    // The cleanup cannot reach the host either: the message says what may be left.
+    respond([taskStart(INSTALL), ok('db2', INSTALL), taskStart(STOP)], 124, '', {
+      events: [unreachable('db2', 'Remove the credentials file a stopped restore left')],
+      code: 4,
+    });
+    err = await restoreToHost(ctx, { toHost: 'db2', force: false }).catch((e: unknown) => e);
+    t.match(
+      (err as Error).message,
+      /; the credentials file \/etc\/xb-mgr\/creds\/db2\.cnf may be left on db2$/,
+      'a leftover is named',
+    );
+    t.notOk((err as Error).message.includes('\n'), 'one line');
+
+    // A failure the playbook handled itself (its always removed the file): no second run.
+    respond(
+      [
+        taskStart(STOP),
+        failed('db2', 'Report the failure', "restore failed at 'Stop the server': boom"),
+        stats('db2', 1),
+      ],
+      2,
+    );
+    err = await restoreToHost(ctx, { toHost: 'db2', force: false }).catch((e: unknown) => e);
+    t.match((err as Error).message, /^restore onto db2 failed: /);
+    t.equal(varsRuns().length, 1, 'a handled failure: no cleanup run');
+
+    // A configured target keeps its credentials file (its backups need it): no removal asked.
+    const both = join(dir, 'both.conf');
+    writeFileSync(both, readFileSync(conf, 'utf8') + '[db2]\n', { mode: 0o600 });
+    respond(okRun, 0);
+    await restoreToHost(loadContext({ config: both }, ['db1']), { toHost: 'db2', force: true });
+    t.notMatch(varsRuns()[0], /xb_remove_credentials/, 'a configured host keeps its file');
+  },
+);

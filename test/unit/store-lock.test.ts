@@ -3,12 +3,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ import {
   writeFileAtomic,
 } from '../../src/catalog/store.js';
 import { acquireLock, isAlive, procStart, safeToSignal } from '../../src/catalog/lock.js';
+import { tempName, writeExclusive } from '../../src/util/excl.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { LockHeldError, XbError } from '../../src/errors.js';
 
@@ -193,6 +196,54 @@ t.test('writeFileAtomic', async (t) => {
   t.equal(readFileSync(p, 'utf8'), '', 'an empty file');
   t.strictSame(readdirSync(dir).sort(), ['x.json', 'y.json'], 'no temporary file is left');
   t.throws(() => writeFileAtomic(join(dir, 'missing', 'z'), 'x'), 'a missing directory is an error');
+});
+
+t.test('writeFileAtomic: a random name created exclusively, never a planted file or link', async (t) => {
+  const dir = tempDir(t);
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'keep me\n', { mode: 0o644 });
+  const p = join(dir, 'm.prom');
+  // The name the temporary file used to have, planted as a link to another file.
+  symlinkSync(victim, `${p}.tmp-${process.pid}`);
+  writeFileAtomic(p, 'new\n', 0o644);
+  t.equal(readFileSync(p, 'utf8'), 'new\n');
+  t.equal(mode(p), 0o644, 'the mode asked for, exactly');
+  t.equal(readFileSync(victim, 'utf8'), 'keep me\n', 'the file the planted link names is not written');
+  t.ok(lstatSync(`${p}.tmp-${process.pid}`).isSymbolicLink(), 'the planted link is not used');
+  const old = process.umask(0o077);
+  try {
+    writeFileAtomic(p, 'x', 0o644);
+  } finally {
+    process.umask(old);
+  }
+  t.equal(mode(p), 0o644, 'the umask does not narrow it');
+  t.strictSame(
+    readdirSync(dir).sort(),
+    ['m.prom', `m.prom.tmp-${process.pid}`, 'victim'],
+    'no temporary file left',
+  );
+  const mine = tempName(p, 'tmp');
+  t.match(mine, new RegExp(`^${p.replace(/\W/g, '\\$&')}\\.tmp-${process.pid}-[0-9a-f]{12}$`), 'tempName');
+  t.not(tempName(p, 'tmp'), mine, 'random each time');
+  writeFileSync(mine, '');
+  t.throws(
+    () => writeExclusive(mine, 'x', 0o600),
+    { code: 'EEXIST' },
+    'writeExclusive never opens what exists',
+  );
+});
+
+t.test('acquireLock: a link planted at the old private name is not followed', async (t) => {
+  const dir = tempDir(t);
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'keep me\n');
+  const path = join(dir, 'run.pid');
+  symlinkSync(victim, `${path}.new-${process.pid}`);
+  const { lock } = acquireLock(path, 'run', 'xb-mgr run');
+  t.equal(lockInfo(path).pid, process.pid, 'the lock is taken');
+  t.equal(readFileSync(victim, 'utf8'), 'keep me\n', 'the linked file is not written');
+  t.strictSame(readdirSync(dir).sort(), ['run.pid', `run.pid.new-${process.pid}`, 'victim']);
+  lock.release();
 });
 
 /** Spawn `sleep N` and wait until it runs. */
