@@ -154,6 +154,6 @@ t.test('the typed config: defaults, the {host} placeholder, hostname and no reci
   t.same(h.bins, { mysqld: '/opt/m/bin/mariadbd' });
   t.equal(h.remoteIonice, 'best-effort');
   t.equal(h.slaveInfo, false);
-  t.same(config!.global.smtp, { port: 25, tls: 'starttls' });
+  t.same(config!.global.smtp, { port: 25, tls: 'starttls', allowPlaintextAuth: false });
   t.equal(config!.global.file, 'f.conf');
 });
