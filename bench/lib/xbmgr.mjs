@@ -1,6 +1,15 @@
 // Running xb-mgr in the benchmark: a config of its own per case (own catalog and logs), timed runs
 // with the controller's peak memory, and where the time of a run went (its log and its files).
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { exec } from './util.mjs';
 
