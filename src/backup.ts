@@ -2,7 +2,7 @@
  * One host's backup in `xb-mgr run`: lock, clean leftovers, decide (schedule), stream (backup.yml),
  * judge, commit. Processes are started by the playbook runner; decisions are pure functions.
  */
-import { existsSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from './context.js';
 import type { HostConfig } from './config/load.js';
@@ -24,6 +24,16 @@ import type { Manifest } from './catalog/manifest.js';
 import { decide, type Decision } from './schedule.js';
 import { backupToolArgs, streamCompression, streamFileName } from './engine/commands.js';
 import { pushToolLog, transferOutcome } from './transfer/outcome.js';
+import {
+  preparePushDir,
+  PUSH_STREAM,
+  pushAccount,
+  pushRunDir,
+  removePushDirs,
+  takeReceived,
+  type Received,
+} from './transfer/push.js';
+import { maxStreamBytes, type Cap } from './engine/caps.js';
 import { MAX_RESULT_BYTES, RESULT_FILE } from './transfer/result.js';
 import { boundLog, fileBytes, readSmallFile, readToolLog } from './transfer/files.js';
 import { runPlaybook } from './ansible/playbook.js';
@@ -86,6 +96,14 @@ function freeBytes(dir: string): number {
   return s.bavail * s.bsize;
 }
 
+/** What one transfer of a run adds to the host's settings. */
+export interface TransferRun {
+  /** The backup's id: names the push directory the DB host may write. */
+  id?: string;
+  /** max_stream_bytes of this run: xb_pull stops the stream there. */
+  maxStreamBytes?: number;
+}
+
 /** Pure: the playbook variables of one transfer. */
 export function backupVars(
   h: HostConfig,
@@ -94,6 +112,7 @@ export function backupVars(
   credentialsSrc: string,
   receiver: string,
   install: { install: boolean; helperSha256: string } = { install: true, helperSha256: '' },
+  run: TransferRun = {},
 ): Record<string, unknown> {
   const compress = streamCompression(h.compress);
   const settings: Record<string, string> = hostSettings(h, credentialsSrc);
@@ -119,11 +138,19 @@ export function backupVars(
     xb_transfer: h.transfer,
     xb_install: install.install,
     ...(install.helperSha256 ? { xb_helper_sha256: install.helperSha256 } : {}),
-    ...(h.transfer === 'push' ? pushVars(h, receiver) : {}),
+    ...(run.maxStreamBytes !== undefined && h.transfer === 'pull'
+      ? { xb_max_stream_bytes: run.maxStreamBytes }
+      : {}),
+    ...(h.transfer === 'push' ? pushVars(h, receiver, run.id ?? '') : {}),
   };
 }
 
-function pushVars(h: HostConfig, receiver: string): Record<string, unknown> {
+/**
+ * Push: the DB host names only the backup_dir, its host and the run's id; the receiver (the push
+ * account's forced command) takes its cap from root's file in the run's directory, never from
+ * the DB host.
+ */
+function pushVars(h: HostConfig, receiver: string, id: string): Record<string, unknown> {
   const dest = parseManagerHost(h.backupManagerHost ?? '');
   if (!dest) throw new HostFailure(`transfer = push needs backup_manager_host = [user@]host[:port]`);
   return {
@@ -131,6 +158,9 @@ function pushVars(h: HostConfig, receiver: string): Record<string, unknown> {
     xb_push_port: dest.port,
     xb_push_ssh_options: h.pushSshOptions ?? '',
     xb_receiver: receiver,
+    xb_push_backup_dir: h.backupDir,
+    xb_push_host: h.name,
+    xb_push_id: id,
   };
 }
 
@@ -143,8 +173,53 @@ async function transfer(
   inventory: Inventory,
   log: Log,
   install: { install: boolean; helperSha256: string },
+  cap: Cap,
 ): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
   const tmpDir = join(root, 'tmp', id);
+  const file = streamFileName(streamCompression(h.compress));
+  // Push: a directory of this run only, for the push account (transfer/push.ts); root takes the
+  // stream out of it after the playbook and removes it whatever happened.
+  const account = h.transfer === 'push' ? pushAccount() : null;
+  let pushDir: string | undefined;
+  try {
+    if (h.transfer === 'push') {
+      mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+      pushDir = preparePushDir(h.backupDir, h.name, id, cap.bytes, account);
+    }
+    return await runTransfer(
+      ctx,
+      h,
+      root,
+      id,
+      d,
+      inventory,
+      log,
+      install,
+      cap,
+      tmpDir,
+      file,
+      pushDir ? () => takeReceived(pushDir!, join(tmpDir, file), account) : undefined,
+    );
+  } finally {
+    if (h.transfer === 'push') removePushDirs(h.backupDir, h.name, id);
+  }
+}
+
+async function runTransfer(
+  ctx: Context,
+  h: HostConfig,
+  root: string,
+  id: string,
+  d: Decision,
+  inventory: Inventory,
+  log: Log,
+  install: { install: boolean; helperSha256: string },
+  cap: Cap,
+  tmpDir: string,
+  file: string,
+  /** Push: root takes what the receiver left into tmpDir. */
+  takePushed?: () => Promise<Received>,
+): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
   const credentialsSrc = join(runTmp(), `credentials-${h.name}.cnf`);
   if (install.install) {
     dropInstallKey(root);
@@ -154,8 +229,9 @@ async function transfer(
   const t0 = Date.now();
   const remoteUser = inventory.hosts.get(h.hostname)?.user ? undefined : h.sshUser;
   // Progress of the transfer: bytes received so far and the rate, every PROGRESS_MS.
-  const file = streamFileName(streamCompression(h.compress));
-  const part = join(tmpDir, `${file}.part`);
+  const part = takePushed
+    ? join(pushRunDir(h.backupDir, h.name, id), PUSH_STREAM)
+    : join(tmpDir, `${file}.part`);
   let lastBytes = 0;
   const progress = setInterval(() => {
     let bytes = 0;
@@ -177,7 +253,10 @@ async function transfer(
       playbook: join(ctx.playbooks, 'backup.yml'),
       inventory: ctx.inventory,
       limit: [h.hostname],
-      vars: backupVars(h, d, tmpDir, credentialsSrc, join(ctx.playbooks, 'files', 'xb_pull'), install),
+      vars: backupVars(h, d, tmpDir, credentialsSrc, join(ctx.playbooks, 'files', 'xb_pull'), install, {
+        id,
+        maxStreamBytes: cap.bytes,
+      }),
       remoteUser,
       timeoutMs: h.timeouts.backup * 1000,
       ansiblePlaybookBin: ctx.ansiblePlaybook,
@@ -199,6 +278,7 @@ async function transfer(
   } else {
     toolLog = readToolLog(join(tmpDir, 'tool.log'));
   }
+  const received = takePushed ? await takePushed() : undefined;
   const outcome = transferOutcome({
     transfer: h.transfer,
     hostname: h.hostname,
@@ -206,8 +286,10 @@ async function transfer(
     timeoutSeconds: h.timeouts.backup,
     playbook: res,
     host: o,
-    result: readSmallFile(join(tmpDir, RESULT_FILE), MAX_RESULT_BYTES),
-    streamBytes: fileBytes(join(tmpDir, file)),
+    result: received ? received.result : readSmallFile(join(tmpDir, RESULT_FILE), MAX_RESULT_BYTES),
+    streamBytes: received ? received.streamBytes : fileBytes(join(tmpDir, file)),
+    ...(received?.sha256 ? { storedSha256: received.sha256 } : {}),
+    streamCap: cap,
     toolLog,
     type: d.type,
     parent: d.type === 'incremental' ? d.parent : undefined,
@@ -315,6 +397,7 @@ export async function backupHost(
     const removed = cleanTmp(root);
     if (removed.length > 0)
       log.warn({ step: 'cleanup' }, `removed leftovers of an interrupted run: tmp/${removed.join(', tmp/')}`);
+    removePushDirs(h.backupDir, h.name); // push directories of a killed run: no DB host may write there
     const catalog = readCatalog(root);
     for (const p of catalog.problems) log.warn({ step: 'catalog' }, `ignored ${p}`);
     decision = decide({
@@ -335,6 +418,14 @@ export async function backupHost(
         `not enough free space in ${h.backupDir}: ${free} bytes free, the last full backup took ${lastFull.bytes} bytes`,
       );
     }
+    // TODO(config): the key max_stream_bytes (size, any scope) is wired by the config rewrite; until
+    // then a HostConfig without the field takes the default.
+    const streamCap = maxStreamBytes({
+      configured: (h as { maxStreamBytes?: number }).maxStreamBytes,
+      lastFullBytes: lastFull?.bytes,
+      freeBytes: free,
+    });
+    log.debug({ step: 'plan', max_stream_bytes: streamCap.bytes }, `max_stream_bytes: ${streamCap.why}`);
     const taken = new Set(catalog.backups.map((b) => b.id));
     const id = uniqueId(o.now, taken);
     // The install tasks run only when what they would install changed since the last success.
@@ -344,13 +435,13 @@ export async function backupHost(
     const install = { install: readInstallKey(root) !== key, helperSha256: helperSha };
     const attempt = async (d: Decision) => {
       try {
-        return await transfer(ctx, h, root, id, d, inventory, log, install);
+        return await transfer(ctx, h, root, id, d, inventory, log, install, streamCap);
       } catch (e) {
         if (install.install || !(e instanceof HostFailure) || !e.reinstall) throw e;
         log.warn({ step: 'transfer' }, `${e.message}; reinstalling the helper and the credentials file`);
         cleanTmp(root);
         install.install = true;
-        return await transfer(ctx, h, root, id, d, inventory, log, install);
+        return await transfer(ctx, h, root, id, d, inventory, log, install, streamCap);
       }
     };
     let t = await attempt(decision);

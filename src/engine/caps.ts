@@ -22,8 +22,18 @@ export const STREAM_LAST_FULL_FACTOR = 4;
  */
 export const EXTRACT_STREAM_FACTOR = 100;
 export const EXTRACT_FLOOR_BYTES = 10 * GiB;
-/** Left free in backup_dir by any cap derived from free space (other hosts, ready files, logs). */
+/**
+ * Left free in backup_dir by any cap derived from free space (other hosts, ready files, logs):
+ * 1 GiB, or a tenth of the free space when that is less, so that a small filesystem (a 300 MB
+ * tmpfs in the tests, a small volume) still takes backups that fit it.
+ */
 export const FREE_RESERVE_BYTES = 1 * GiB;
+export const FREE_RESERVE_FRACTION = 0.1;
+
+/** The reserve kept free by a cap derived from `freeBytes`: min(1 GiB, 10 % of it). */
+export function freeReserveBytes(freeBytes: number): number {
+  return Math.max(0, Math.min(FREE_RESERVE_BYTES, Math.floor(freeBytes * FREE_RESERVE_FRACTION)));
+}
 /** The tool's log is kept by its tail only: the verdict needs the last lines (`completed OK!`). */
 export const TOOL_LOG_TAIL_BYTES = 1 * MiB;
 
@@ -42,13 +52,14 @@ export interface StreamCapInput {
   lastFullBytes?: number;
   /** Free bytes in backup_dir before the transfer. */
   freeBytes: number;
+  /** Default: freeReserveBytes(freeBytes). */
   reserveBytes?: number;
 }
 
 /**
  * max_stream_bytes: the configured value, else the larger of 4x the last full's stream and 10 GiB;
  * never more than the free space less the reserve (a stream that cannot fit fails clearly and early
- * instead of filling the disk that other hosts share).
+ * instead of filling the disk that other hosts share). xb_pull stops the transfer at this size.
  */
 export function maxStreamBytes(i: StreamCapInput): Cap {
   const base: Cap =
@@ -62,7 +73,7 @@ export function maxStreamBytes(i: StreamCapInput): Cap {
           }) and ${formatBytes(STREAM_FLOOR_BYTES)}`,
         };
   if (base.source === 'default') base.why = `${formatBytes(base.bytes)}, ${base.why}`;
-  return clampToFree(base, i.freeBytes, i.reserveBytes ?? FREE_RESERVE_BYTES);
+  return clampToFree(base, i.freeBytes, i.reserveBytes ?? freeReserveBytes(i.freeBytes));
 }
 
 export interface ExtractCapInput {
@@ -72,6 +83,7 @@ export interface ExtractCapInput {
   streamBytes: number;
   /** Free bytes where it is extracted. */
   freeBytes: number;
+  /** Default: freeReserveBytes(freeBytes). */
   reserveBytes?: number;
 }
 
@@ -86,7 +98,7 @@ export function maxExtractBytes(i: ExtractCapInput): Cap {
           why: `the default: ${EXTRACT_STREAM_FACTOR}x the stream (${formatBytes(i.streamBytes)}), at least ${formatBytes(EXTRACT_FLOOR_BYTES)}`,
         };
   if (base.source === 'default') base.why = `${formatBytes(base.bytes)}, ${base.why}`;
-  return clampToFree(base, i.freeBytes, i.reserveBytes ?? FREE_RESERVE_BYTES);
+  return clampToFree(base, i.freeBytes, i.reserveBytes ?? freeReserveBytes(i.freeBytes));
 }
 
 function clampToFree(base: Cap, freeBytes: number, reserve: number): Cap {

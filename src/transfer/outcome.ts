@@ -8,6 +8,7 @@
  * reads the files; every decision is here.
  */
 import type { HostOutcome } from '../ansible/events.js';
+import { overCapMessage, type Cap } from '../engine/caps.js';
 import type { BinlogInfo, Manifest } from '../catalog/manifest.js';
 import {
   completedOk,
@@ -41,6 +42,13 @@ export interface TransferFacts {
   result?: string;
   /** Size of the stored stream file; undefined when there is none. */
   streamBytes?: number;
+  /**
+   * Push mode: the sha256 root computed itself over the stream it moved into the catalog (the
+   * receiver runs as the push account, so its result.json is checked against this).
+   */
+  storedSha256?: string;
+  /** This run's max_stream_bytes (xb_pull stops the stream there). */
+  streamCap?: Cap;
   /** The tool's log, bounded: tool.log in pull mode, the push task's stderr in push mode. */
   toolLog: string;
   type: 'full' | 'incremental';
@@ -57,6 +65,8 @@ export type FailureKind =
   | 'task'
   /** backup_dir filled up while the stream was received. */
   | 'no-space'
+  /** The stream went over max_stream_bytes (xb_pull stopped it, or root found it larger). */
+  | 'cap'
   /** The pull or push task failed: ssh, the helper, the tool or the compressor exited non-zero. */
   | 'stream'
   /** The helper's result file is missing, invalid or does not match the stored stream. */
@@ -105,6 +115,24 @@ export function pushToolLog(host: HostOutcome | undefined): string | undefined {
 }
 
 const NO_SPACE = /xb_pull: cannot write (\S+): (No space left on device|Disk quota exceeded)/;
+/** xb_pull's line when it stopped a stream at its --max-bytes (or the receiver at max_bytes). */
+const OVER_CAP = /^xb_pull: the stream is over max_stream_bytes \((\d{1,16}) bytes\)/m;
+/** The receiver's refusal (push mode), which reaches the DB host's stderr through ssh. */
+const REFUSED = /^xb_pull --receive: refused: (.{1,300})$/m;
+
+/**
+ * The one line of a stream over its cap. A cap that came from the free space says so first: the
+ * stream did not fit the disk (less the reserve other hosts need).
+ */
+export function streamCapMessage(backupDir: string, cap: Cap): string {
+  const line = overCapMessage('the stream', 'max_stream_bytes', cap);
+  return cap.source === 'free space' ? `no space left in backup_dir ${backupDir}: ${line}` : line;
+}
+
+function capFailure(f: TransferFacts, bytes: number, logTail: string): TransferFailure {
+  const cap: Cap = f.streamCap ?? { bytes, source: 'config', why: `${bytes} bytes` };
+  return failure('cap', streamCapMessage(f.backupDir, cap), logTail);
+}
 
 export function transferOutcome(f: TransferFacts): TransferOutcome {
   const log = f.toolLog;
@@ -121,6 +149,11 @@ export function transferOutcome(f: TransferFacts): TransferOutcome {
     const x = o.failed;
     if (x.task !== PULL_TASK && x.task !== PUSH_TASK)
       return failure('task', `task "${x.task}" failed: ${x.stderr?.trim() ? lastLine(x.stderr) : x.msg}`);
+    const overCap = OVER_CAP.exec(x.stderr ?? '');
+    if (overCap) return capFailure(f, Number(overCap[1]), tail(log));
+    const refused = x.task === PUSH_TASK ? REFUSED.exec(x.stderr ?? '') : null;
+    if (refused)
+      return failure('stream', `the manager's push receiver refused the stream: ${refused[1]}`, tail(log));
     const noSpace = NO_SPACE.exec(x.stderr ?? '');
     if (noSpace)
       return failure(
@@ -168,6 +201,13 @@ export function transferOutcome(f: TransferFacts): TransferOutcome {
     return failure(
       'result',
       `the stream file holds ${f.streamBytes} bytes, result.json says ${r.bytes}`,
+      tail(log),
+    );
+  if (f.streamCap && f.streamBytes > f.streamCap.bytes) return capFailure(f, f.streamCap.bytes, tail(log));
+  if (f.storedSha256 !== undefined && f.storedSha256 !== r.sha256)
+    return failure(
+      'result',
+      `the stream file's sha256 is ${f.storedSha256}, result.json says ${r.sha256}`,
       tail(log),
     );
   const binlog = parseBinlog(log);

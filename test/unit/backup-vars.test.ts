@@ -160,7 +160,10 @@ t.test('backupVars: push transfer', async (t) => {
   ];
   for (const [managerHost, options, dest, port, sshOptions] of cases) {
     const h = host('', `transfer = push\nbackup_manager_host = ${managerHost}\n${options}`);
-    const v = backupVars(h, FULL, OUT, CRED, RECEIVER);
+    const v = backupVars(h, FULL, OUT, CRED, RECEIVER, undefined, {
+      id: '20261124T111500Z',
+      maxStreamBytes: 5000,
+    });
     t.strictSame(
       {
         xb_transfer: v.xb_transfer,
@@ -168,6 +171,9 @@ t.test('backupVars: push transfer', async (t) => {
         xb_push_port: v.xb_push_port,
         xb_push_ssh_options: v.xb_push_ssh_options,
         xb_receiver: v.xb_receiver,
+        xb_push_backup_dir: v.xb_push_backup_dir,
+        xb_push_host: v.xb_push_host,
+        xb_push_id: v.xb_push_id,
       },
       {
         xb_transfer: 'push',
@@ -175,8 +181,15 @@ t.test('backupVars: push transfer', async (t) => {
         xb_push_port: port,
         xb_push_ssh_options: sshOptions,
         xb_receiver: RECEIVER,
+        xb_push_backup_dir: '/backup',
+        xb_push_host: 'db1',
+        xb_push_id: '20261124T111500Z',
       },
       managerHost,
+    );
+    t.notOk(
+      'xb_max_stream_bytes' in v,
+      `${managerHost}: the push cap is root's file on the manager, never a variable the DB host sees`,
     );
     t.strictSame(
       v.xb_tool_args,
@@ -190,6 +203,16 @@ t.test('backupVars: push transfer', async (t) => {
     [],
     'pull mode sets no push variables',
   );
+});
+
+t.test('backupVars: pull passes max_stream_bytes to xb_pull', async (t) => {
+  const v = backupVars(host(), FULL, OUT, CRED, RECEIVER, undefined, {
+    id: 'x',
+    maxStreamBytes: 10737418240,
+  });
+  t.equal(v.xb_max_stream_bytes, 10737418240);
+  t.notOk('xb_push_id' in v, 'no push variables');
+  t.notOk('xb_max_stream_bytes' in backupVars(host(), FULL, OUT, CRED, RECEIVER), 'no cap given, none set');
 });
 
 t.test('backupVars: compression of the stream', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import {
+  freeReserveBytes,
   maxExtractBytes,
   maxStreamBytes,
   overCapMessage,
@@ -47,8 +48,25 @@ t.test('maxStreamBytes', async (t) => {
       bytes: 50 * GiB,
       source: 'free space',
     },
-    { name: '10 GiB over the free space', free: 5 * GiB, bytes: 4 * GiB, source: 'free space' },
-    { name: 'less free than the reserve: 0', free: 512 * MiB, bytes: 0, source: 'free space' },
+    {
+      name: '10 GiB over 5 GiB free: 10 % of it is kept free (less than 1 GiB)',
+      free: 5 * GiB,
+      bytes: 4.5 * GiB,
+      source: 'free space',
+    },
+    {
+      name: 'a 300 MiB filesystem (the tests tmpfs): 270 MiB, not 0',
+      free: 300 * MiB,
+      bytes: 270 * MiB,
+      source: 'free space',
+    },
+    {
+      name: 'with 10 GiB free the reserve is 1 GiB',
+      free: 10 * GiB,
+      bytes: 9 * GiB,
+      source: 'free space',
+    },
+    { name: 'nothing free: 0', free: 0, bytes: 0, source: 'free space' },
     { name: 'negative free space (a bad statfs) is 0', free: -1, bytes: 0, source: 'free space' },
     {
       name: 'configured wins over 4x',
@@ -102,7 +120,12 @@ t.test('maxStreamBytes', async (t) => {
   t.equal(maxStreamBytes({ configured: 2 * GiB, freeBytes: TiB }).why, '2.0 GiB, set in backup.conf');
   t.equal(
     maxStreamBytes({ freeBytes: 5 * GiB }).why,
-    '4.0 GiB: the free space (5.0 GiB) less a 1.0 GiB reserve; the disk is nearly full',
+    '4.5 GiB: the free space (5.0 GiB) less a 512.0 MiB reserve; the disk is nearly full',
+  );
+  t.equal(
+    maxStreamBytes({ freeBytes: 20 * GiB }).why,
+    '10.0 GiB, the default: the larger of 4x the last full (none yet) and 10.0 GiB',
+    'room for the default: no mention of the free space',
   );
 });
 
@@ -143,8 +166,15 @@ t.test('maxExtractBytes', async (t) => {
       name: 'configured, over the free space',
       configured: 64 * GiB,
       stream: 1 * MiB,
-      free: 9 * GiB,
-      bytes: 8 * GiB,
+      free: 11 * GiB,
+      bytes: 10 * GiB,
+      source: 'free space',
+    },
+    {
+      name: 'a small filesystem keeps 10 % free',
+      stream: 1 * MiB,
+      free: 200 * MiB,
+      bytes: 180 * MiB,
       source: 'free space',
     },
   ];
@@ -176,9 +206,24 @@ t.test('overCapMessage: one line naming the cap', async (t) => {
   );
   t.match(
     f,
-    /^the extracted backup is over max_extract_bytes \(1\.0 GiB: the free space .*the disk is nearly full\)/,
+    /^the extracted backup is over max_extract_bytes \(1\.8 GiB: the free space \(2\.0 GiB\) less a 204\.8 MiB reserve; the disk is nearly full\)/,
   );
   t.notMatch(f, /\n/);
+});
+
+t.test('freeReserveBytes: min(1 GiB, 10 % of the free space)', async (t) => {
+  const cases: [free: number, reserve: number][] = [
+    [TiB, GiB],
+    [20 * GiB, GiB],
+    [10 * GiB, GiB],
+    [5 * GiB, 512 * MiB],
+    [300 * MiB, 30 * MiB],
+    [15, 1],
+    [9, 0],
+    [0, 0],
+    [-1, 0],
+  ];
+  for (const [free, want] of cases) t.equal(freeReserveBytes(free), want, `${free} bytes free`);
 });
 
 t.test('toolLogTailBytes', async (t) => {

@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -108,6 +107,27 @@ function pull(dir: string, out: string, env: Record<string, string>) {
   );
 }
 
+function pullCapped(dir: string, out: string, maxBytes: number, env: Record<string, string>) {
+  return spawnSync(
+    XB_PULL,
+    [
+      '--out-dir',
+      out,
+      '--file',
+      's.zst',
+      '--host',
+      'db1',
+      '--ssh',
+      fakeSsh(dir),
+      '--max-bytes',
+      String(maxBytes),
+      '--',
+      'x',
+    ],
+    { env: { ...process.env, ...env }, encoding: 'utf8' },
+  );
+}
+
 t.test('xb_pull (pull): stream, tool.log and one result the manager accepts', async (t) => {
   const d = tmp(t);
   const out = join(d, 'out');
@@ -144,16 +164,55 @@ t.test('xb_pull (pull): ssh fails -> its exit code, the part file kept, rc in th
   t.ok(p.ok && p.result.rc === 5 && p.result.bytes === 7, 'rc 5, 7 bytes');
 });
 
-t.test('xb_pull --receive (push): stream from stdin, one result with mode receive', async (t) => {
+t.test('xb_pull (pull) --max-bytes: exactly the cap passes; one byte more stops it', async (t) => {
   const d = tmp(t);
+  const data = randomBytes(3 * 1024 * 1024 + 5);
+  writeFileSync(join(d, 'stream'), data);
+  const at = pullCapped(d, join(d, 'at'), data.length, { STREAM_FILE: join(d, 'stream') });
+  t.equal(at.status, 0, at.stderr);
+  t.equal(fileBytes(join(d, 'at', 's.zst')), data.length);
+  const over = pullCapped(d, join(d, 'over'), data.length - 1, { STREAM_FILE: join(d, 'stream') });
+  t.equal(over.status, 4, 'exit 4: over the cap');
+  t.equal(
+    over.stderr,
+    `xb_pull: the stream is over max_stream_bytes (${data.length - 1} bytes); the partial file was removed\n`,
+    'one line',
+  );
+  t.same(readdirSync(join(d, 'over')), ['tool.log'], 'no part file, no result');
+  t.equal(over.stdout, '', 'no result printed');
+});
+
+t.test('xb_pull (pull) --max-bytes: stops early and in flat memory', async (t) => {
+  const d = tmp(t);
+  // An endless stream: xb_pull must stop it at the cap, not wait for its end.
+  const endless = join(d, 'endless-ssh');
+  writeFileSync(endless, '#!/bin/sh\nexec cat /dev/zero\n');
+  chmodSync(endless, 0o755);
   const out = join(d, 'out');
-  const data = randomBytes(2 * 1024 * 1024 + 3);
-  const r = spawnSync(XB_PULL, ['--receive', '--out-dir', out, '--file', 's.zst'], { input: data });
-  t.equal(r.status, 0, String(r.stderr));
-  t.same(readdirSync(out).sort(), ['result.json', 's.zst']);
-  t.strictSame(parseHelperResult(readFileSync(join(out, 'result.json'), 'utf8')), {
-    ok: true,
-    result: { mode: 'receive', rc: 0, bytes: data.length, sha256: sha(data) },
-  });
-  t.ok(existsSync(join(out, 's.zst')));
+  const cap = 400 * 1024 * 1024;
+  // 160 MB of address space for python and its child: a buffered stream of 400 MB would not fit.
+  const r = spawnSync(
+    'prlimit',
+    [
+      '--as=160000000',
+      '--',
+      XB_PULL,
+      '--out-dir',
+      out,
+      '--file',
+      's.zst',
+      '--host',
+      'db1',
+      '--ssh',
+      endless,
+      '--max-bytes',
+      String(cap),
+      '--',
+      'x',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  t.equal(r.status, 4, r.stderr);
+  t.match(r.stderr, /^xb_pull: the stream is over max_stream_bytes \(419430400 bytes\)/);
+  t.same(readdirSync(out), ['tool.log'], 'the partial file was removed');
 });

@@ -13,6 +13,7 @@ import {
   type TransferOutcome,
 } from '../../src/transfer/outcome.js';
 import { MAX_RESULT_BYTES } from '../../src/transfer/result.js';
+import { maxStreamBytes } from '../../src/engine/caps.js';
 
 const OK_LOG = [
   "[00] 2026-11-24 04:06:25 MySQL binlog position: filename 'mysql-bin.000001', position '51831', GTID of the last change '0-1-9'",
@@ -241,6 +242,12 @@ const fail = (kind: string, message: string, logTail?: string, reinstall = false
 const invalid = (problem: string) => fail('result', `the transfer left an invalid result.json (${problem})`);
 
 const SSH_REFUSED = 'ssh: connect to host 10.0.0.5 port 22: Connection refused';
+const GiB = 1024 ** 3;
+const CONFIGURED_CAP = maxStreamBytes({ configured: 2 * GiB, freeBytes: 1024 * GiB });
+const FREE_CAP = maxStreamBytes({ freeBytes: 5 * GiB });
+const OVER_CAP = (bytes: number) =>
+  `xb_pull: the stream is over max_stream_bytes (${bytes} bytes); the partial file was removed`;
+const BROKEN_PIPE_LOG = `${NO_OK_LOG}[01] xtrabackup: Error: write() failed: Broken pipe\nXB-MGR tool exited with code -13\n`;
 const NO_SPACE =
   'xb_pull: cannot write /backup/db1/tmp/20261124T031500Z/backup.xbstream.zst.part: No space left on device';
 
@@ -487,6 +494,171 @@ const outcomeCases: [name: string, facts: TransferFacts, want: Want][] = [
       toolLog: '',
     },
     fail('stream', 'the backup stream failed (exit code ?): [Errno 2] No such file or directory: xb_pull'),
+  ],
+
+  // max_stream_bytes
+  [
+    'pull task, xb_pull stopped the stream at the configured cap',
+    {
+      ...GOOD,
+      playbook: { exitCode: 2, stderr: '', otherLines: [] },
+      host: host(failed(PULL_TASK, { rc: 4, stderr: OVER_CAP(2 * GiB) }), STATS(1)),
+      result: undefined,
+      streamBytes: undefined,
+      toolLog: NO_OK_LOG,
+      streamCap: CONFIGURED_CAP,
+    },
+    fail(
+      'cap',
+      'the stream is over max_stream_bytes (2.0 GiB, set in backup.conf); the partial data was removed',
+      tail(NO_OK_LOG),
+    ),
+  ],
+  [
+    'pull task over a cap that came from the free space: said as no space left',
+    {
+      ...GOOD,
+      playbook: { exitCode: 2, stderr: '', otherLines: [] },
+      host: host(failed(PULL_TASK, { rc: 4, stderr: OVER_CAP(FREE_CAP.bytes) }), STATS(1)),
+      result: undefined,
+      toolLog: NO_OK_LOG,
+      streamCap: FREE_CAP,
+    },
+    fail(
+      'cap',
+      'no space left in backup_dir /backup: the stream is over max_stream_bytes (4.5 GiB: the free space (5.0 GiB) less a 512.0 MiB reserve; the disk is nearly full); the partial data was removed',
+      tail(NO_OK_LOG),
+    ),
+  ],
+  [
+    'push task: the receiver stopped at the cap; the tool then died of the broken pipe',
+    {
+      ...GOOD,
+      transfer: 'push',
+      playbook: { exitCode: 2, stderr: '', otherLines: [] },
+      host: host(
+        failed(PUSH_TASK, { rc: 141, stderr: `${NO_OK_LOG}${OVER_CAP(2 * GiB)}\n${BROKEN_PIPE_LOG}` }),
+        STATS(1),
+      ),
+      result: undefined,
+      toolLog: BROKEN_PIPE_LOG,
+      streamCap: CONFIGURED_CAP,
+    },
+    fail(
+      'cap',
+      'the stream is over max_stream_bytes (2.0 GiB, set in backup.conf); the partial data was removed',
+      tail(BROKEN_PIPE_LOG),
+    ),
+  ],
+  [
+    'the cap line without the run cap (an old caller): the number from the line',
+    {
+      ...GOOD,
+      playbook: { exitCode: 2, stderr: '', otherLines: [] },
+      host: host(failed(PULL_TASK, { rc: 4, stderr: OVER_CAP(1000) }), STATS(1)),
+      toolLog: '',
+    },
+    fail('cap', 'the stream is over max_stream_bytes (1000 bytes); the partial data was removed'),
+  ],
+  [
+    'a cap line inside another line is not the cap (only xb_pull starts a line with it)',
+    {
+      ...GOOD,
+      playbook: { exitCode: 2, stderr: '', otherLines: [] },
+      host: host(failed(PULL_TASK, { rc: 1, stderr: `tool says ${OVER_CAP(5)}` }), STATS(1)),
+      toolLog: '',
+    },
+    fail(
+      'stream',
+      `the backup stream failed (exit code 1): tool says ${OVER_CAP(5)}`,
+      `tool says ${OVER_CAP(5)}`,
+    ),
+  ],
+  [
+    'the stored stream is over the cap although the task said ok: root checks it too',
+    { ...GOOD, streamCap: { ...CONFIGURED_CAP, bytes: 3_499_999 } },
+    fail(
+      'cap',
+      'the stream is over max_stream_bytes (2.0 GiB, set in backup.conf); the partial data was removed',
+      tail(OK_LOG),
+    ),
+  ],
+  [
+    'exactly at the cap: committed',
+    { ...GOOD, streamCap: { ...CONFIGURED_CAP, bytes: 3_500_000 } },
+    COMMIT_FULL,
+  ],
+
+  [
+    "push task: the manager's receiver refused (no directory for this id): its reason, not the tool's",
+    {
+      ...GOOD,
+      transfer: 'push',
+      playbook: { exitCode: 2, stderr: '', otherLines: [] },
+      host: host(
+        failed(PUSH_TASK, {
+          rc: 141,
+          stderr: `xb_pull --receive: refused: no push was requested for backup 20261124T031500Z of host db1\n${BROKEN_PIPE_LOG}`,
+        }),
+        STATS(1),
+      ),
+      result: undefined,
+      toolLog: BROKEN_PIPE_LOG,
+    },
+    fail(
+      'stream',
+      "the manager's push receiver refused the stream: no push was requested for backup 20261124T031500Z of host db1",
+      tail(BROKEN_PIPE_LOG),
+    ),
+  ],
+  [
+    'pull task: a refusal line in the tool log is only log (pull mode has no receiver)',
+    {
+      ...GOOD,
+      playbook: { exitCode: 2, stderr: '', otherLines: [] },
+      host: host(failed(PULL_TASK, { rc: 1, stderr: 'xb_pull --receive: refused: x' }), STATS(1)),
+      toolLog: '',
+    },
+    fail(
+      'stream',
+      'the backup stream failed (exit code 1): xb_pull --receive: refused: x',
+      'xb_pull --receive: refused: x',
+    ),
+  ],
+
+  // Push: root hashes the stream it took from the receiver
+  [
+    'push: root hashed the same bytes as result.json',
+    {
+      ...GOOD,
+      transfer: 'push',
+      host: host(PUSH_OK(OK_LOG)),
+      result: result({ mode: 'receive' }),
+      storedSha256: SHA,
+    },
+    COMMIT_FULL,
+  ],
+  [
+    'push: result.json names another sha256 than root computed',
+    {
+      ...GOOD,
+      transfer: 'push',
+      host: host(PUSH_OK(OK_LOG)),
+      result: result({ mode: 'receive' }),
+      storedSha256: 'a'.repeat(64),
+    },
+    fail('result', `the stream file's sha256 is ${'a'.repeat(64)}, result.json says ${SHA}`, tail(OK_LOG)),
+  ],
+  [
+    'push: no stream root would take (a link, another owner): no stream file',
+    {
+      ...GOOD,
+      transfer: 'push',
+      host: host(PUSH_OK(OK_LOG)),
+      result: result({ mode: 'receive' }),
+      streamBytes: undefined,
+    },
+    fail('result', 'the transfer left no stream file', tail(OK_LOG)),
   ],
 
   // The helper's result file: missing or hostile
