@@ -418,10 +418,9 @@ export async function backupHost(
         `not enough free space in ${h.backupDir}: ${free} bytes free, the last full backup took ${lastFull.bytes} bytes`,
       );
     }
-    // TODO(config): the key max_stream_bytes (size, any scope) is wired by the config rewrite; until
-    // then a HostConfig without the field takes the default.
+    // max_stream_bytes of this run: xb_pull (pull) or the receiver (push) stops the stream there.
     const streamCap = maxStreamBytes({
-      configured: (h as { maxStreamBytes?: number }).maxStreamBytes,
+      configured: h.caps.maxStreamBytes,
       lastFullBytes: lastFull?.bytes,
       freeBytes: free,
     });

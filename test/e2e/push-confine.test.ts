@@ -5,7 +5,8 @@
  * writing outside the run's directory, to another id or for another host, a shell, another
  * command, a subsystem, forwarding, or root's account all fail; the directory root made for the
  * run takes exactly one stream (the positive control). A normal push backup goes through it,
- * and a push over max_stream_bytes is stopped by the receiver.
+ * and a stream over max_stream_bytes (from the free space or backup.conf) is stopped, pulled or
+ * pushed.
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
@@ -203,4 +204,20 @@ t.test('a push over max_stream_bytes is stopped by the receiver; nothing is kept
   t.same(readdirSync(join(mnt, 'sb1/tmp')), [], 'nothing in tmp/');
   t.same(readdirSync(join(mnt, '.push/sb1')), [], 'nothing in the push directory');
   t.same(readdirSync(join(mnt, 'sb1/full')), [], 'no backup');
+});
+
+t.test('max_stream_bytes set in backup.conf stops a pull and a push at that size', async (t) => {
+  for (const transfer of ['pull', 'push']) {
+    const { file, dir } = testConfig([`transfer = ${transfer}`, 'max_stream_bytes = 100K']);
+    const r = await xbMgr(['--config', file, 'run', '--host', 'sb1', '--json']);
+    t.equal(r.exitCode, 1, `${transfer}: the run failed`);
+    const host = (JSON.parse(r.stdout) as { hosts: { error: string }[] }).hosts[0]!;
+    t.equal(
+      host.error,
+      'the stream is over max_stream_bytes (100.0 KiB, set in backup.conf); the partial data was removed',
+      `${transfer}: one line naming the cap`,
+    );
+    t.same(readdirSync(join(dir, 'backups/sb1/tmp')), [], `${transfer}: nothing in tmp/`);
+    t.same(readdirSync(join(dir, 'backups/sb1/full')), [], `${transfer}: no backup`);
+  }
 });

@@ -139,9 +139,12 @@ function scanTree(roots: string[], needles: string[], skip: string[] = []): stri
 /**
  * Directories root must let the unprivileged worker pass through to its working directories
  * under prepare/ (0711: reach a known path, never list): the test's root, backup_dir, each host's
- * directory and its prepare/.
+ * directory and its prepare/; and the push account to its run's directory: backups/.push/<host>/.
  */
-const TRAVERSED = /(^\/tmp\/xb-e2e-[^/]+|\/backups|\/backups\/sb\d+|\/backups\/sb\d+\/prepare)$/;
+const TRAVERSED =
+  /(^\/tmp\/xb-e2e-[^/]+|\/backups|\/backups\/sb\d+|\/backups\/sb\d+\/prepare|\/backups\/\.push|\/backups\/\.push\/sb\d+)$/;
+/** Root's cap for a push run, which the push account's receiver reads: a number, 0644 on purpose. */
+const PUSH_CAP = /\/backups\/\.push\/sb\d+\/\d{8}T\d{6}Z\/max_bytes$/;
 
 /** The run's metrics file (metrics_file below), the one file that is not private. */
 const METRICS_FILE = /^\/tmp\/xb-e2e-[^/]+\/xb-mgr\.prom$/;
@@ -159,6 +162,7 @@ function badModes(entries: Entry[]): string[] {
       // The metrics file holds no secret and an unprivileged node_exporter reads it: 0644, exactly.
       if (METRICS_FILE.test(e.path) && e.st.isFile()) return m !== 0o644;
       if (e.st.isSocket()) return false;
+      if (m === 0o644 && PUSH_CAP.test(e.path)) return false;
       return (m & 0o077) !== 0;
     })
     .map((e) => `${e.path} ${(e.st.mode & 0o777).toString(8)} `);
