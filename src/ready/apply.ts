@@ -18,13 +18,18 @@ import { faultPoint } from '../util/fault.js';
 import { OutputCapError, pipeline, run, tail, type Stage } from '../util/proc.js';
 import { decompressor } from './commands.js';
 import { ChecksumMismatch, isNoSpace, ReadyFailure } from './failure.js';
-import { dataOptions } from './data-options.js';
+import { dataLayout, dataOptions, type DataLayout } from './data-options.js';
+import { missingFiles, requiredFiles } from './complete.js';
 import { freshWorkDir, workerCommand, workerSetup } from './worker.js';
 
 export const USE_MEMORY = '1G';
 
 export type ApplyStep =
   | { kind: 'extract'; backup: Manifest; dir: string }
+  /**
+   * `argv` without the data options: applyChain puts those first (--no-defaults, the layout read
+   * from the extracted backup-my.cnf, the manager's plugin dir) once the backup is extracted.
+   */
   | { kind: 'prepare'; backup: Manifest; step: PrepareStep; argv: string[]; label: 'prepare' | 'apply' }
   | { kind: 'remove'; dir: string };
 
@@ -284,8 +289,11 @@ export async function applyChain(
   hooks: ApplyHooks = {},
 ): Promise<void> {
   const timed = hooks.timed ?? ((_s, fn) => fn());
-  const steps = applySteps(engineFor(h.backupTool), apply, target, o);
+  const engine = engineFor(h.backupTool);
+  const steps = applySteps(engine, apply, target, o);
   const pending = new Set(steps.flatMap((s) => (s.kind === 'remove' ? [s.dir] : [])));
+  // The layout of the target, read after each extract: a full's own, for an incremental the base's.
+  let layout: DataLayout | undefined;
   try {
     for (const s of steps) {
       if (s.kind === 'extract') {
@@ -293,9 +301,20 @@ export async function applyChain(
           backup: s.backup.id,
           bytes: s.backup.bytes,
         });
+        layout = await dataLayout(h, target, s.backup, hooks.onDropped);
+        const missing = missingFiles(s.dir, requiredFiles(s.backup.type, layout.dataFilePath));
+        if (missing.length > 0)
+          throw new ReadyFailure(
+            `${s.backup.type}/${s.backup.id} is incomplete: the stream has no ${missing.join(', ')} (though the tool said completed OK!)`,
+            'prepare',
+            undefined,
+            s.backup,
+          );
         await faultPoint('extract');
       } else if (s.kind === 'prepare') {
-        await timed(s.label, () => prepareStep(h, s.argv, target, s.backup), { backup: s.backup.id });
+        // Never the backup's option file: --no-defaults, the allowlisted layout, our plugin dir.
+        const argv = engine.prepareArgs({ ...s.step, options: layout!.options });
+        await timed(s.label, () => prepareStep(h, argv, target, s.backup), { backup: s.backup.id });
       } else {
         rmSync(s.dir, { recursive: true, force: true });
         pending.delete(s.dir);

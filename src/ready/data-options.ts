@@ -70,6 +70,13 @@ function describe(items: CnfItem[], omitted: number): string {
   return names.join(', ') + (omitted > 0 ? ` and ${omitted} more` : '');
 }
 
+export interface DataLayout {
+  /** `--no-defaults`, the allowlisted layout options, `--plugin-dir`. */
+  options: string[];
+  /** The validated innodb_data_file_path, when backup-my.cnf has one. */
+  dataFilePath?: string;
+}
+
 /**
  * `--no-defaults`, the allowlisted layout of `dir`'s backup-my.cnf and `--plugin-dir`. A bad value
  * of a layout key fails the backup (it is marked unusable); a backup that needs an encryption
@@ -81,6 +88,16 @@ export async function dataOptions(
   m: Manifest,
   onDropped?: (message: string) => void,
 ): Promise<string[]> {
+  return (await dataLayout(h, dir, m, onDropped)).options;
+}
+
+/** dataOptions and the system tablespace's layout (which files every backup of it has). */
+export async function dataLayout(
+  h: HostConfig,
+  dir: string,
+  m: Manifest,
+  onDropped?: (message: string) => void,
+): Promise<DataLayout> {
   const what = `${m.type}/${m.id}`;
   const text = readBackupCnf(dir);
   if (!text)
@@ -115,5 +132,9 @@ export async function dataOptions(
     onDropped?.(
       `ignored keys of ${what}'s backup-my.cnf (not InnoDB layout): ${describe(cnf.dropped, cnf.omitted)}`,
     );
-  return ['--no-defaults', ...cnf.args, `--plugin-dir=${await managerPluginDir(h)}`];
+  const dataFilePath = cnf.kept.innodb_data_file_path;
+  return {
+    options: ['--no-defaults', ...cnf.args, `--plugin-dir=${await managerPluginDir(h)}`],
+    ...(dataFilePath ? { dataFilePath } : {}),
+  };
 }

@@ -189,7 +189,13 @@ export async function makeReady(
   // The worker reaches its working directories below prepare/ by path; it can list none of these.
   traversable(setup, [h.backupDir, root, prep]);
   const base = baseDir(root);
-  const onDropped = (msg: string) => log.warn({ step: 'ready:cnf' }, msg);
+  // Once per run: the prepare and the verify read the same option file.
+  const reported = new Set<string>();
+  const onDropped = (msg: string) => {
+    if (reported.has(msg)) return;
+    reported.add(msg);
+    log.warn({ step: 'ready:cnf' }, msg);
+  };
   // A record without its directory (deleted by hand), or a base the worker does not own (made by
   // an older version as root), is no base at all.
   const plan = planApply(chain.backups, ownedByWorker(setup, base) ? readBaseRecord(root) : undefined);

@@ -7,7 +7,7 @@
  * The first case also runs the new building blocks (engine/cnf + util/confine) on the same input:
  * no canary. Needs no xb-mgr integration: the wrapper runs here as the helper would run it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -30,7 +30,20 @@ import { parseBackupCnf } from '../../src/engine/cnf.js';
 import { confine, findConfineBins, lookupWorker, type Worker } from '../../src/util/confine.js';
 import { dirBytes } from '../../src/util/size.js';
 import { Tail } from '../../src/util/tail.js';
-import { repo, sandboxDir, sandboxUp } from './sandbox.js';
+import {
+  buildEvilSo,
+  CNF_ATTACK_KEYS,
+  cnfAttack,
+  entries,
+  exited,
+  MiB,
+  oldExtract,
+  oldMysqldArgs,
+  oldPrepare,
+  withServer,
+  WRAPPER,
+} from './hostile-helpers.js';
+import { sandboxDir, sandboxUp } from './sandbox.js';
 
 if (process.getuid?.() !== 0) {
   t.plan(0, 'needs root');
@@ -38,9 +51,7 @@ if (process.getuid?.() !== 0) {
 }
 
 sandboxUp(2);
-const WRAPPER = join(repo, 'test/e2e/fixtures/tamper-mariabackup');
 const MY_CNF = join(sandboxDir, 'hosts/sb1/my.cnf');
-const MiB = 1024 * 1024;
 const root = mkdtempSync(join(tmpdir(), 'xb-hostile-'));
 // The worker passes through (x), it cannot list (r).
 chmodSync(root, 0o711);
@@ -50,30 +61,10 @@ const CANARY = join(root, 'canary');
 const GENERAL_LOG = join(root, 'canary-general-log');
 const INIT_FILE = join(root, 'canary-init-file');
 const EVIL_SO = join(root, 'evil.so');
-await execa('gcc', [
-  '-shared',
-  '-fPIC',
-  `-DCANARY="${CANARY}"`,
-  '-o',
-  EVIL_SO,
-  join(repo, 'test/e2e/fixtures/tamper-evil.c'),
-]);
+await buildEvilSo(EVIL_SO, CANARY);
 
 /** The cnf handles of issue 13 and the files they point at, shipped in the stream. */
-const CNF_ATTACK = {
-  cnf_append: [
-    'plugin_dir=/proc/self/cwd',
-    'plugin_load=evil',
-    'plugin_load_add=evil.so',
-    'init_file=/proc/self/cwd/evil.sql',
-    'general_log=1',
-    `general_log_file=${GENERAL_LOG}`,
-  ],
-  add: [
-    { name: 'evil.so', file: EVIL_SO },
-    { name: 'evil.sql', text: `SELECT 'pwned' INTO OUTFILE '${INIT_FILE}';\n` },
-  ],
-};
+const CNF_ATTACK = cnfAttack({ so: EVIL_SO, generalLog: GENERAL_LOG, initOut: INIT_FILE });
 
 interface Taken {
   dir: string;
@@ -81,11 +72,6 @@ interface Taken {
   exitCode: number | null;
   logBytes: number;
   logTail: string;
-}
-
-/** Its exit code ('exit': a child whose stdout was handed to another child never emits 'close'). */
-function exited(c: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => c.on('exit', (code) => resolve(code)));
 }
 
 /** A backup of sb1 through the wrapper, compressed with zstd -1 as the helper does. */
@@ -124,80 +110,6 @@ async function take(tag: string, mode: object): Promise<Taken> {
   closeSync(out);
   if (zstdCode !== 0) throw new Error(`zstd exited ${zstdCode}`);
   return { dir, stream, exitCode, logBytes, logTail: tail.text() };
-}
-
-/** Entry names of a (zstd) xbstream, in order: magic, flags, type, path length, path[, len, off, crc, data]. */
-async function entries(stream: string): Promise<string[]> {
-  const raw = (await execa('zstd', ['-dcq', stream], { encoding: 'buffer' })).stdout as Uint8Array;
-  const b = Buffer.from(raw);
-  const names: string[] = [];
-  for (let p = 0; p < b.length;) {
-    if (b.toString('latin1', p, p + 8) !== 'XBSTCK01') throw new Error(`no chunk at ${p}`);
-    const type = String.fromCharCode(b[p + 9]!);
-    const len = b.readUInt32LE(p + 10);
-    const name = b.toString('utf8', p + 14, p + 14 + len);
-    p += 14 + len;
-    if (type === 'E') names.push(name);
-    else p += 20 + Number(b.readBigUInt64LE(p));
-  }
-  return names;
-}
-
-// The old way, frozen here as it was before issue 13 (src/engine/commands.ts extractArgs and
-// prepareArgs, src/ready/commands.ts mysqldArgs with asRoot), so that later fixes of those
-// builders do not weaken the controls.
-async function oldExtract(stream: string, dir: string) {
-  mkdirSync(dir, { recursive: true });
-  return execa(
-    'bash',
-    ['-o', 'pipefail', '-c', 'zstd -dcq "$1" | mbstream -x -p 2 -C "$2"', '_', stream, dir],
-    {
-      reject: false,
-    },
-  );
-}
-
-async function oldPrepare(dir: string) {
-  return execa('mariabackup', ['--prepare', `--target-dir=${dir}`], { reject: false });
-}
-
-async function withServer(cmd: string, args: string[], sock: string, fn: () => Promise<void>) {
-  const server = spawn(cmd, args, { stdio: 'ignore', detached: true });
-  const done = exited(server);
-  try {
-    let up = false;
-    for (let i = 0; i < 150 && !up; i++) {
-      up =
-        (await execa('mariadb-admin', ['--no-defaults', `--socket=${sock}`, 'ping'], { reject: false }))
-          .exitCode === 0;
-      if (!up) await new Promise((r) => setTimeout(r, 200));
-    }
-    if (!up) throw new Error(`${cmd} did not start`);
-    await fn();
-  } finally {
-    await execa('mariadb-admin', ['--no-defaults', `--socket=${sock}`, 'shutdown'], { reject: false });
-    const timer = setTimeout(() => server.kill('SIGKILL'), 30_000);
-    await done;
-    clearTimeout(timer);
-  }
-}
-
-function oldMysqldArgs(datadir: string, run: string): string[] {
-  return [
-    `--defaults-file=${datadir}/backup-my.cnf`,
-    `--datadir=${datadir}`,
-    `--socket=${run}/s.sock`,
-    `--pid-file=${run}/s.pid`,
-    `--log-error=${run}/s.err`,
-    '--skip-networking',
-    '--skip-grant-tables',
-    '--skip-slave-start',
-    '--skip-log-bin',
-    '--innodb-buffer-pool-size=256M',
-    '--loose-innodb-buffer-pool-load-at-startup=0',
-    '--loose-innodb-buffer-pool-dump-at-shutdown=0',
-    '--user=root',
-  ];
 }
 
 function canaries(): string[] {
@@ -248,7 +160,7 @@ t.test('cnf handles + a .so: the old way runs the canary as root, the new way do
   t.equal(cnf.refused, undefined, 'not refused');
   t.strictSame(
     cnf.dropped.map((d) => d.key),
-    ['plugin_dir', 'plugin_load', 'plugin_load_add', 'init_file', 'general_log', 'general_log_file'],
+    CNF_ATTACK_KEYS,
     'the handles are dropped',
   );
   const prep = confine(
