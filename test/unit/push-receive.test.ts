@@ -134,7 +134,8 @@ t.test('receive: the cap in max_bytes stops the stream (exit 4), nothing kept', 
   t.equal(r.status, 4);
   t.equal(
     String(r.stderr),
-    'xb_pull: the stream is over max_stream_bytes (1048576 bytes); the partial file was removed\n',
+    // On a line of its own: it reaches the manager inside the DB host's stderr.
+    '\nxb_pull: the stream is over max_stream_bytes (1048576 bytes); the partial file was removed\n',
   );
   t.same(readdirSync(run), ['max_bytes']);
   t.strictSame(await takeReceived(run, join(b, 'dest'), RECEIVER), {}, 'nothing to take');
@@ -176,7 +177,7 @@ t.test('receive: refusals (exit 2, one line, nothing written)', async (t) => {
     const err = String(r.stderr);
     t.equal(r.status, 2, `${name}: exit 2 (${err.trim()})`);
     t.match(err, want, name);
-    t.match(err, /^xb_pull --receive: refused: [^\n]*\n$/, `${name}: one line`);
+    t.match(err, /^\nxb_pull --receive: refused: [^\n]*\n$/, `${name}: one line, on a line of its own`);
   }
   for (const h of ['db1', 'db2'])
     t.same(readdirSync(pushRunDir(b, h, ID)), ['max_bytes'], `${h}: nothing written`);

@@ -551,6 +551,29 @@ const outcomeCases: [name: string, facts: TransferFacts, want: Want][] = [
     ),
   ],
   [
+    "push task: the receiver's line arrived in the middle of a tool line (it starts a new one)",
+    {
+      ...GOOD,
+      transfer: 'push',
+      playbook: { exitCode: 2, stderr: '', otherLines: [] },
+      host: host(
+        failed(PUSH_TASK, {
+          rc: 1,
+          stderr: `mariabackup: Stopping log copying thread.\n${OVER_CAP(2 * GiB)}\n${BROKEN_PIPE_LOG}`,
+        }),
+        STATS(1),
+      ),
+      result: undefined,
+      toolLog: BROKEN_PIPE_LOG,
+      streamCap: CONFIGURED_CAP,
+    },
+    fail(
+      'cap',
+      'the stream is over max_stream_bytes (2.0 GiB, set in backup.conf); the partial data was removed',
+      tail(BROKEN_PIPE_LOG),
+    ),
+  ],
+  [
     'the cap line without the run cap (an old caller): the number from the line',
     {
       ...GOOD,
