@@ -273,10 +273,11 @@ async function runTransfer(
   let toolLog: string;
   const pushed = h.transfer === 'push' ? pushToolLog(o) : undefined;
   if (pushed !== undefined) {
-    toolLog = boundLog(pushed + '\n');
+    toolLog = boundLog(pushed + '\n', h.caps.toolLogTailBytes);
     if (existsSync(tmpDir)) writeFileSync(join(tmpDir, 'tool.log'), toolLog, { mode: 0o600 });
   } else {
-    toolLog = readToolLog(join(tmpDir, 'tool.log'));
+    // tool_log_tail_bytes of it, its head and its end (a DB host's log can be a gigabyte).
+    toolLog = readToolLog(join(tmpDir, 'tool.log'), h.caps.toolLogTailBytes);
   }
   const received = takePushed ? await takePushed() : undefined;
   const outcome = transferOutcome({

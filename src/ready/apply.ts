@@ -237,10 +237,8 @@ export async function prepareStep(
   const cmd = workerCommand(workerSetup(), managerBin(h, 'tool'), argv, {
     timeoutMs: h.timeouts.prepare * 1000,
     threads: h.parallel + 1,
-    maxFileBytes: Math.max(
-      1,
-      maxExtractBytes({ streamBytes: m.bytes, freeBytes: freeBytesNear(target) }).bytes,
-    ),
+    // A prepared datadir outgrows any one stream: its bound is the filesystem (see datadirFileLimit).
+    maxFileBytes: datadirFileLimit(target),
   });
   const r = await run(cmd.cmd, cmd.args, {
     timeoutMs: h.timeouts.prepare * 1000,

@@ -91,7 +91,8 @@ const WORK_DIR =
 const BASE_NOW = '2026-11-22T01:00:00Z'; // a Sunday: fulls
 const CASE_NOW = '2026-11-23T01:00:00Z';
 const HONEST_NOW = '2026-11-23T02:00:00Z';
-const HWM_LIMIT = 300 * MiB;
+/** The controller peaks at 115-150 MiB in every case here; reading a whole tool log would not. */
+const HWM_LIMIT = 200 * MiB;
 
 interface HostResult {
   host: string;
@@ -402,8 +403,9 @@ const cases: Case[] = [
     kept: 'not committed',
     control: async (t, c) => {
       // The padding is random (incompressible): hostile-controls.test.ts shows such a stream stored
-      // whole by the old transfer, over its cap. Here: the cap is no blanket refusal, as the honest
-      // run under the same cap (below) succeeds, and nothing of it was stored.
+      // whole by the old transfer, over its cap. Here the failure's own line is the control: only
+      // xb_pull's count of the bytes received says "over max_stream_bytes", and the cap is no
+      // blanket refusal: the honest run under the same cap (below) succeeds.
       t.equal(c.added, undefined, 'no backup of it');
     },
     skip:
