@@ -29,6 +29,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
   type Stats,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -319,7 +320,16 @@ async function runCase(t: Test, c: Case): Promise<void> {
   for (const f of ALWAYS_ABSENT.slice(0, 4)) rmSync(f, { force: true });
 
   // The DB host turns honest (no mode file): the next run of sb1 succeeds and verify is clean.
+  // The case's tiny caps go too: they make the attack cheap, an honest stream may exceed them
+  // (its size depends on what earlier suites wrote into the sandbox's database).
   rmSync(`${tool}.mode`);
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => !/^max_(stream|extract)_bytes = /.test(l))
+      .join('\n'),
+  );
   const h = await xb(file, backups, ['run', '--json', '--host', 'sb1', '--now', HONEST_NOW]);
   t.equal(h.code, 0, `the next honest run of sb1 succeeds: ${h.hosts.get('sb1')?.error ?? h.stderr}`);
   const v = await execa('node', [join(repo, 'dist', 'cli.js'), '--config', file, 'verify', '--json'], {
@@ -421,7 +431,7 @@ const cases: Case[] = [
     control: async (t, c) => {
       const stream = join(c.added!.dir, 'backup.xbstream.zst');
       const size = statSync(stream).size;
-      t.ok(size < 8 * MiB, `the stored stream is small (${size} bytes)`);
+      t.ok(size < 64 * MiB, `the stored stream is under the cap (${size} bytes)`);
       const out = await decompressedBytes(stream);
       t.ok(out > 64 * MiB, `and decompresses to ${out} bytes, over the 64 MiB cap`);
     },
