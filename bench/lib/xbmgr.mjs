@@ -45,7 +45,9 @@ export class XbMgr {
    */
   reset() {
     if (!existsSync(this.backups)) return;
+    // Host directories only: backup_dir also holds .install-key (the install records' key) and .push/.
     for (const host of readdirSync(this.backups)) {
+      if (host.startsWith('.')) continue;
       const d = join(this.backups, host);
       for (const n of readdirSync(d))
         if (n !== 'installed.json') rmSync(join(d, n), { recursive: true, force: true });
