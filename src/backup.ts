@@ -2,7 +2,7 @@
  * One host's backup in `xb-mgr run`: lock, clean leftovers, decide (schedule), stream (backup.yml),
  * judge, commit. Processes are started by the playbook runner; decisions are pure functions.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from './context.js';
 import type { HostConfig } from './config/load.js';
@@ -19,6 +19,7 @@ import {
 import { keepFailed, makeReady, ReadyFailure, type ReadyInfo } from './ready/make.js';
 import { emptyLeftoverTrash, retainHost } from './catalog/retain.js';
 import { faultPoint } from './util/fault.js';
+import { diskSpace } from './util/size.js';
 import type { Deletion } from './retention.js';
 import type { Manifest } from './catalog/manifest.js';
 import { decide, type Decision } from './schedule.js';
@@ -90,11 +91,6 @@ class HostFailure extends Error {
 }
 
 const PROGRESS_MS = 10_000;
-
-function freeBytes(dir: string): number {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
-}
 
 /** What one transfer of a run adds to the host's settings. */
 export interface TransferRun {
@@ -413,7 +409,7 @@ export async function backupHost(
     const lastFull = catalog.backups
       .filter((b) => b.type === 'full')
       .sort((a, b) => (a.id < b.id ? 1 : -1))[0];
-    const free = freeBytes(h.backupDir);
+    const free = diskSpace(h.backupDir).free;
     if (lastFull && free < lastFull.bytes) {
       throw new HostFailure(
         `not enough free space in ${h.backupDir}: ${free} bytes free, the last full backup took ${lastFull.bytes} bytes`,

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { XbError, clip } from '../errors.js';
+import { isIPv6, isSafeHost } from '../config/values.js';
 
 /** A value refused before it reached ansible-playbook: one line naming the option and the value. */
 export class UnsafeArgError extends XbError {
@@ -31,26 +32,8 @@ export function checkUser(option: string, v: string): string {
   return v;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-/** DNS-like labels; `_` too, as inventory names often have it. */
-const LABEL = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-
-/** Full or ::-compressed IPv6 (hex groups, optional trailing IPv4 not needed here), no zone. */
-function isIPv6(s: string): boolean {
-  if (s.length > 39 || (s.match(/:/g) ?? []).length < 2) return false;
-  const halves = s.split('::');
-  if (halves.length > 2) return false;
-  const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
-  if (!groups.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
-  return halves.length === 2 ? groups.length < 8 : groups.length === 8;
-}
-
 /** An inventory host name or an IP address: nothing Ansible reads as a pattern or a template. */
-export function isPlainHost(s: string): boolean {
-  if (IPV4.test(s)) return true;
-  if (s.includes(':')) return isIPv6(s);
-  return s.length <= 253 && s.split('.').every((l) => LABEL.test(l));
-}
+export const isPlainHost = isSafeHost;
 
 export function checkHost(option: string, v: string): string {
   if (!isPlainHost(v))

@@ -28,7 +28,7 @@ import { which } from '../engine/binaries.js';
 import { engineFor } from '../engine/engine.js';
 import { decompressor } from '../ready/commands.js';
 import type { ReadyInfo } from '../ready/make.js';
-import { applyChain, decompressorBin, sha256File, USE_MEMORY } from '../ready/apply.js';
+import { applyChain, decompressorBin, managerBin, sha256File, USE_MEMORY } from '../ready/apply.js';
 import { traversable, workerSetup } from '../ready/worker.js';
 import { ChecksumMismatch, isNoSpace } from '../ready/failure.js';
 import { pipeline, run } from '../util/proc.js';
@@ -115,7 +115,7 @@ async function prepareChain(h: HostConfig, root: string, id: string, stage: stri
       useMemory: USE_MEMORY,
     });
     if (workerSetup()) reclaim(work);
-    await moveDir(work, stage, h.timeouts.prepare * 1000);
+    await moveDir(work, stage, managerBin(h, 'cp'), h.timeouts.prepare * 1000);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -133,13 +133,13 @@ function reclaim(dir: string): void {
 }
 
 /** Move `from` to `to` (which must not exist): a rename, or a copy across filesystems. */
-async function moveDir(from: string, to: string, timeoutMs: number): Promise<void> {
+async function moveDir(from: string, to: string, cpBin: string, timeoutMs: number): Promise<void> {
   rmSync(to, { recursive: true, force: true });
   try {
     renameSync(from, to);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-    await run(which(['cp']) ?? 'cp', ['-a', from, to], { timeoutMs, label: 'cp' });
+    await run(cpBin, ['-a', from, to], { timeoutMs, label: 'cp' });
   }
 }
 

@@ -72,7 +72,7 @@ export function isSafeHost(s: string): boolean {
 }
 
 /** Full or ::-compressed IPv6 (hex groups of 1-4 digits), at least two colons. */
-function isIPv6(s: string): boolean {
+export function isIPv6(s: string): boolean {
   if (s.length > 39 || (s.match(/:/g) ?? []).length < 2) return false;
   const halves = s.split('::');
   if (halves.length > 2) return false;

@@ -5,8 +5,8 @@
  * steps. `applySteps` is the pure plan (table-tested); `applyChain` runs it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, rmSync, statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createReadStream, rmSync } from 'node:fs';
+import { diskSpace } from '../util/size.js';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { catalogFile } from '../catalog/store.js';
@@ -100,42 +100,21 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Free bytes where `dir` would be created. */
-function freeBytesNear(dir: string): number {
-  for (let d = dir; ; d = dirname(d)) {
-    try {
-      const st = statfsSync(d);
-      return st.bavail * st.bsize;
-    } catch {
-      if (d === dirname(d)) return 0;
-    }
-  }
-}
-
 /**
  * The largest file a step that works on a whole datadir (prepare, the verify copy, mysqld) may
  * write: the size of the filesystem. A prepared base legitimately outgrows any one stream (a
  * small incremental applied to a large table), so its bound is the disk; extraction has the cap.
  */
 export function datadirFileLimit(dir: string): number {
-  for (let d = dir; ; d = dirname(d)) {
-    try {
-      const st = statfsSync(d);
-      return Math.max(1, st.blocks * st.bsize);
-    } catch {
-      if (d === dirname(d)) return Number.MAX_SAFE_INTEGER;
-    }
-  }
+  return Math.max(1, diskSpace(dir).total);
 }
 
-/** max_extract_bytes for a backup extracted near `dir`; the reserve shrinks on small disks. */
+/** max_extract_bytes for a backup extracted near `dir` (the default reserve shrinks on small disks). */
 export function extractCap(h: HostConfig, m: Manifest, dir: string): Cap {
-  const free = freeBytesNear(dir);
   return maxExtractBytes({
     ...(h.caps.maxExtractBytes !== undefined ? { configured: h.caps.maxExtractBytes } : {}),
     streamBytes: m.bytes,
-    freeBytes: free,
-    reserveBytes: Math.min(1 << 30, Math.floor(free / 10)),
+    freeBytes: diskSpace(dir).free,
   });
 }
 

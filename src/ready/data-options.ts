@@ -4,7 +4,7 @@
  * validates, and the manager's own plugin dir. backup-my.cnf is written by the DB host: it is read
  * here as data (no link followed, bounded), never handed to a tool.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { readHead } from '../util/safe-read.js';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
@@ -16,31 +16,7 @@ import { ReadyFailure } from './failure.js';
 
 /** Read `<dir>/backup-my.cnf`: a regular file, no symlink followed, at most CNF_MAX_BYTES + 1 bytes. */
 export function readBackupCnf(dir: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(
-      join(dir, 'backup-my.cnf'),
-      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
-    );
-  } catch {
-    return undefined;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    const buf = Buffer.alloc(CNF_MAX_BYTES + 1);
-    let n = 0;
-    for (;;) {
-      const r = readSync(fd, buf, n, buf.length - n, null);
-      if (r === 0 || n + r >= buf.length) {
-        n += r;
-        break;
-      }
-      n += r;
-    }
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
+  return readHead(join(dir, 'backup-my.cnf'), CNF_MAX_BYTES + 1);
 }
 
 const pluginDirs = new Map<string, string>();

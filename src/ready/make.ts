@@ -4,7 +4,7 @@
  * temporary mysqld and mysqlcheck, and compress that verified copy into ready/<id>.tar.zst.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
@@ -13,7 +13,7 @@ import { byIdMap, chainOf } from '../catalog/chain.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../report/log.js';
 import { pipeline, run, startDaemon, tail, type Stage } from '../util/proc.js';
-import { dirBytes } from '../util/size.js';
+import { dirBytes, diskSpace } from '../util/size.js';
 import { readTail } from '../util/safe-read.js';
 import {
   applyChain,
@@ -57,11 +57,6 @@ export interface ReadyInfo {
   rebuild_reason?: string;
   steps: { step: string; seconds: number; bytes?: number; backup?: string }[];
   created_at: string;
-}
-
-function freeBytes(dir: string): number {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
 }
 
 async function sleep(ms: number): Promise<void> {
@@ -114,8 +109,11 @@ async function verify(
       label: role === 'mysqlcheck' ? 'mysqlcheck' : 'mysqladmin',
     });
   };
-  const errText = () => readTail(errorLog, 1 << 20) ?? '';
-  const errTail = () => (readTail(errorLog, 1 << 20) !== undefined ? tail(errText(), 15) : '(no error log)');
+  const errText = () => readTail(errorLog, 1 << 20);
+  const errTail = () => {
+    const text = errText();
+    return text !== undefined ? tail(text, 15) : '(no error log)';
+  };
   const fail = (msg: string, details?: string) =>
     new ReadyFailure(msg, 'verify', dir, m, details ?? `mysqld error log:\n${errTail()}`);
   try {
@@ -149,7 +147,7 @@ async function verify(
     if (!stopped) throw fail('the temporary mysqld did not stop in time');
     if (stopped.exitCode !== 0)
       throw fail(`the temporary mysqld exited with code ${stopped.exitCode ?? stopped.signal} at shutdown`);
-    const problems = serverLogProblems(errText());
+    const problems = serverLogProblems(errText() ?? '');
     if (problems.length > 0) throw fail(`the temporary mysqld logged errors: ${problems[0]}`);
     return { tables: parsed.tables };
   } finally {
@@ -203,7 +201,7 @@ export async function makeReady(
   // Space: about the datadir twice over (base + verify copy) plus the ready file.
   const datadir = plan.rebuild ? chain.backups[0]!.bytes * 4 : dirBytes(base);
   const need = datadir * 2 + Math.ceil(datadir / 2);
-  const free = freeBytes(root);
+  const free = diskSpace(root).free;
   if (free < need) {
     throw new ReadyFailure(
       `not enough free space for the ready backup in ${root}: ${free} bytes free, about ${need} needed`,

@@ -4,7 +4,8 @@
  * is parsed at both ends: the tool's version near the start; the binlog position, "completed OK!"
  * and the framed checkpoints at the end. A log over the bound keeps both ends.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, lstatSync } from 'node:fs';
+import { openRegular, readAt, readHead } from '../util/safe-read.js';
 
 /** Far above a real log (a few hundred bytes per table). */
 export const MAX_TOOL_LOG = 32 * 1024 * 1024;
@@ -20,56 +21,28 @@ export function boundLog(text: string, max = MAX_TOOL_LOG): string {
   return text.slice(0, head) + gap(text.length - max) + text.slice(text.length - tailLen);
 }
 
-function readAt(fd: number, pos: number, len: number): Buffer {
-  const buf = Buffer.alloc(len);
-  let got = 0;
-  while (got < len) {
-    const n = readSync(fd, buf, got, len - got, pos + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return buf.subarray(0, got);
-}
-
 /** The log file, bounded like boundLog (in bytes); '' when there is none. */
 export function readToolLog(path: string, max = MAX_TOOL_LOG): string {
-  let fd: number;
+  const f = openRegular(path, true);
+  if (!f) return '';
   try {
-    fd = openSync(path, 'r');
-  } catch {
-    return '';
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return '';
-    if (st.size <= max) return readAt(fd, 0, st.size).toString('utf8');
+    if (f.size <= max) return readAt(f.fd, 0, f.size).toString('utf8');
     const head = Math.min(HEAD, Math.floor(max / 4));
     const tailLen = max - head;
     return (
-      readAt(fd, 0, head).toString('utf8') +
-      gap(st.size - max) +
-      readAt(fd, st.size - tailLen, tailLen).toString('utf8')
+      readAt(f.fd, 0, head).toString('utf8') +
+      gap(f.size - max) +
+      readAt(f.fd, f.size - tailLen, tailLen).toString('utf8')
     );
   } finally {
-    closeSync(fd);
+    closeSync(f.fd);
   }
 }
 
 /** A small file that may be missing (the helper's result): undefined when absent or unreadable,
  * at most `max + 1` bytes (so an oversized file is seen as such without reading it all). */
 export function readSmallFile(path: string, max: number): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    return readAt(fd, 0, max + 1).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  return readHead(path, max + 1, true)?.toString('utf8');
 }
 
 /** The size of the stored stream; undefined when it is missing or not a regular file. */

@@ -1,5 +1,5 @@
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readdirSync, statfsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** 1536 -> "1.5 KiB". */
 export function formatBytes(bytes: number): string {
@@ -23,4 +23,19 @@ export function dirBytes(dir: string): number {
     else if (e.isFile()) total += lstatSync(p).size;
   }
   return total;
+}
+
+/**
+ * Free bytes (for an unprivileged writer) and total bytes of the filesystem that holds `dir`, or
+ * would hold it: the nearest existing ancestor is asked. Nothing at all: no space, no size limit.
+ */
+export function diskSpace(dir: string): { free: number; total: number } {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const st = statfsSync(d);
+      return { free: st.bavail * st.bsize, total: st.blocks * st.bsize };
+    } catch {
+      if (d === dirname(d)) return { free: 0, total: Number.MAX_SAFE_INTEGER };
+    }
+  }
 }
