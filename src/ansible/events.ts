@@ -68,7 +68,7 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
       otherLines.push(line);
       continue;
     }
-    const task = ev.task?.name ?? '';
+    const task = taskName(ev.task?.name ?? '');
     switch (ev._event) {
       // linear strategy: one start per task; free strategy: one per host and task.
       case 'v2_playbook_on_task_start':
@@ -114,4 +114,12 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
     }
   }
   return { hosts, otherLines, ...(lastTask !== undefined ? { lastTask } : {}) };
+}
+
+/**
+ * A task's own name: Ansible names a role's task "<role> : <name>" (the collection's roles:
+ * "xb_mgr.backup.backup : Pull the backup stream ..."); callers look tasks up by their own name.
+ */
+export function taskName(name: string): string {
+  return name.replace(/^[A-Za-z0-9_.-]+ : /, '');
 }

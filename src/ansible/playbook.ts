@@ -53,6 +53,14 @@ export function playbookArgv(r: PlaybookRun, varsFile: string): string[] {
   return argv;
 }
 
+/**
+ * The vars of a run: the playbooks run only on the hosts named in xb_hosts (they have no default
+ * host pattern), so it is the same list as --limit.
+ */
+export function playVars(r: Pick<PlaybookRun, 'limit' | 'vars'>): Record<string, unknown> {
+  return { xb_hosts: r.limit.join(','), ...r.vars };
+}
+
 export function ansibleEnv(dir: string): Record<string, string> {
   return {
     ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.jsonl',
@@ -85,7 +93,7 @@ export async function runPlaybook(r: PlaybookRun): Promise<PlaybookResult> {
     rmSync(dir, { recursive: true, force: true });
     return { hosts: new Map(), otherLines: [], exitCode: 127, stderr: e.message };
   }
-  writeFileSync(varsFile, renderExtraVars(r.vars), { mode: 0o600, flag: 'wx' });
+  writeFileSync(varsFile, renderExtraVars(playVars(r)), { mode: 0o600, flag: 'wx' });
   const lines: string[] = [];
   try {
     let res;

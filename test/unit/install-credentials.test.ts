@@ -1,5 +1,5 @@
 /**
- * playbooks/tasks/install.yml never leaves the MySQL credentials file readable by other users of
+ * The helper role's tasks/install.yml never leaves the MySQL credentials file readable by other users of
  * the DB host, not even for a moment. ansible-playbook runs the tasks on localhost under strace
  * (umask 022, as on a default system); the trace is replayed: from the rename that brings the
  * secret into place on, every mode the file has must be private. Control: the same tasks without
@@ -23,6 +23,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
+const helperRole = join(repo, 'playbooks/collections/ansible_collections/xb_mgr/backup/roles/helper');
 const onPath = (b: string) =>
   (process.env.PATH ?? '')
     .split(delimiter)
@@ -134,12 +135,12 @@ t.test(
     const dir = mkdtempSync(join(tmpdir(), 'xb-install-cred-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(join(dir, 'files'));
-    copyFileSync(join(repo, 'playbooks', 'files', 'backup_local'), join(dir, 'files', 'backup_local'));
+    copyFileSync(join(helperRole, 'files', 'backup_local'), join(dir, 'files', 'backup_local'));
     writeFileSync(
       join(dir, 'hosts'),
       'local1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n',
     );
-    const tasks = readFileSync(join(repo, 'playbooks', 'tasks', 'install.yml'), 'utf8');
+    const tasks = readFileSync(join(helperRole, 'tasks', 'install.yml'), 'utf8');
     // The control: install.yml without the step under test (the copy module on its own).
     const step = /^- name: Create the credentials file empty and private[^]*?\n\n/m;
     t.match(tasks, step, 'install.yml has the step');
@@ -208,16 +209,12 @@ t.test(
       return exposures(readFileSync(log, 'utf8'), cred, UMASK);
     };
     t.strictSame(
-      install(pb(join(repo, 'playbooks', 'tasks', 'install.yml')), 'first'),
+      install(pb(join(helperRole, 'tasks', 'install.yml')), 'first'),
       [],
       'first install: private',
     );
     chmodSync(cred, 0o644); // changed behind our back
-    t.strictSame(
-      install(pb(join(repo, 'playbooks', 'tasks', 'install.yml')), 'second'),
-      [],
-      'a 0644 file replaced',
-    );
+    t.strictSame(install(pb(join(helperRole, 'tasks', 'install.yml')), 'second'), [], 'a 0644 file replaced');
     rmSync(cred);
     const control = install(pb(join(dir, 'control.yml')), 'control');
     t.ok(control.length > 0, 'control: the copy module alone exposes a new file', { exposures: control });

@@ -12,8 +12,14 @@ t.test('the README configuration reference is the one generated from the key tab
   t.equal(m?.[1], configReference(), 'run: node scripts/config-reference.mjs --write');
 });
 
-t.test('playbooks/vars/defaults.yml is the one generated from the key table', async (t) => {
-  const committed = readFileSync(new URL('../../playbooks/vars/defaults.yml', import.meta.url), 'utf8');
+t.test('the helper role config.yml is the one generated from the key table', async (t) => {
+  const committed = readFileSync(
+    new URL(
+      '../../playbooks/collections/ansible_collections/xb_mgr/backup/roles/helper/defaults/main/config.yml',
+      import.meta.url,
+    ),
+    'utf8',
+  );
   t.equal(committed, playbookDefaults(), 'run: node scripts/config-reference.mjs --write');
 });
 
