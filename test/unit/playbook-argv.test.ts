@@ -3,9 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ansibleEnv, playbookArgv, runPlaybook, type PlaybookRun } from '../../src/ansible/playbook.js';
+import {
+  ansibleEnv,
+  playbookArgv,
+  playVars,
+  runPlaybook,
+  type PlaybookRun,
+} from '../../src/ansible/playbook.js';
 import { UnsafeArgError, checkInventory } from '../../src/ansible/safe-args.js';
-import { parseEvents } from '../../src/ansible/events.js';
+import { parseEvents, taskName } from '../../src/ansible/events.js';
 import { renderExtraVars } from '../../src/ansible/vars.js';
 
 const base: PlaybookRun = {
@@ -376,3 +382,29 @@ t.test(
     t.notOk(existsSync(canary), 'the canary was not created');
   },
 );
+
+// The playbooks have no default host pattern: xb-mgr names the hosts in xb_hosts, as in --limit.
+t.test('playVars: xb_hosts is the --limit list; a caller value wins', async (t) => {
+  const cases: [string, Pick<PlaybookRun, 'limit' | 'vars'>, Record<string, unknown>][] = [
+    ['one host', { limit: ['db1'], vars: { xb_out_dir: '/o' } }, { xb_hosts: 'db1', xb_out_dir: '/o' }],
+    ['several, in order', { limit: ['db2', '10.0.0.5'], vars: {} }, { xb_hosts: 'db2,10.0.0.5' }],
+    ['a caller that sets it', { limit: ['db1'], vars: { xb_hosts: 'db1' } }, { xb_hosts: 'db1' }],
+  ];
+  for (const [name, r, want] of cases) t.strictSame(playVars(r), want, name);
+});
+
+t.test('taskName: the role prefix of a task name goes, the task name stays', async (t) => {
+  const cases: [string, string][] = [
+    [
+      "xb_mgr.backup.backup : Pull the backup stream into the manager's catalog",
+      "Pull the backup stream into the manager's catalog",
+    ],
+    ['xb_mgr.backup.restore : Report the failure', 'Report the failure'],
+    ['helper : Install the helper script', 'Install the helper script'],
+    ['Check the backup variables', 'Check the backup variables'],
+    ['Gathering Facts', 'Gathering Facts'],
+    ['a name : with a colon', 'a name : with a colon'],
+    ['', ''],
+  ];
+  for (const [raw, want] of cases) t.equal(taskName(raw), want, raw);
+});
