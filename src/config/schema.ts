@@ -115,7 +115,8 @@ function pushNeedsManagerHost(
 function offsiteIsComplete(h: Pick<z.output<typeof hostFields>, 'offsite'>, ctx: z.RefinementCtx): void {
   const o = h.offsite;
   if (o?.url === undefined) return;
-  if (o.encryption !== 'none' && o.recipients === undefined) {
+  // Only with a valid 'age' (the default): a bad offsite_encryption is reported on its own.
+  if (o.encryption === 'age' && o.recipients === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['offsite', 'recipients'],
