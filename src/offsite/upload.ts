@@ -223,7 +223,15 @@ export async function uploadSpooled(
         o.onPart?.(part, sentBytes);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, toSend.length)) }, worker));
+    // The first failure stops the queue; the parts in flight finish (or fail) before the spool closes.
+    const workers = Array.from({ length: Math.max(1, Math.min(o.concurrency, toSend.length)) }, () =>
+      worker().catch((e: unknown) => {
+        queue.length = 0;
+        throw e;
+      }),
+    );
+    const failed = (await Promise.allSettled(workers)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     await writing;
     await call(store, `complete the upload of ${key}`, () =>
       store.client.send(

@@ -187,30 +187,55 @@ t.test('throughput against the SDK plain Upload and GetObject (same file, same s
     await fn();
     return performance.now() - t0;
   };
-  const ours = await timed(() =>
-    uploadSpooled(store, `${prefix}/bench/ours`, spool, { partSize: 8 * MiB, concurrency: 4 }),
-  );
-  const raw = await timed(() =>
-    new Upload({
-      client: store.client,
-      params: { Bucket: store.bucket, Key: `${prefix}/bench/raw`, Body: createReadStream(spool) },
-      partSize: 8 * MiB,
-      queueSize: 4,
-    }).done(),
-  );
-  const down = await timed(() =>
-    downloadTo(store, `${prefix}/bench/ours`, join(dir, 'bench.out'), { maxBytes: SIZE }),
-  );
-  const rawDown = await timed(async () => {
-    const r = await store.client.send(
-      new GetObjectCommand({ Bucket: store.bucket, Key: `${prefix}/bench/raw` }),
+  // Interleaved, best of two each: the machine is shared and noisy; the ratio is what counts.
+  const best = { ours: Infinity, raw: Infinity, down: Infinity, rawDown: Infinity };
+  for (let round = 0; round < 2; round++) {
+    const o = await timed(() =>
+      uploadSpooled(store, `${prefix}/bench/ours`, spool, { partSize: 8 * MiB, concurrency: 4 }),
     );
-    await pipeline(r.Body as NodeJS.ReadableStream, createWriteStream(join(dir, 'bench-raw.out')));
-  });
+    const r = await timed(() =>
+      new Upload({
+        client: store.client,
+        params: { Bucket: store.bucket, Key: `${prefix}/bench/raw`, Body: createReadStream(spool) },
+        partSize: 8 * MiB,
+        queueSize: 4,
+      }).done(),
+    );
+    const out = join(dir, `bench-${round}.out`);
+    const d = await timed(() => downloadTo(store, `${prefix}/bench/ours`, out, { maxBytes: SIZE }));
+    const rd = await timed(async () => {
+      const g = await store.client.send(
+        new GetObjectCommand({ Bucket: store.bucket, Key: `${prefix}/bench/raw` }),
+      );
+      await pipeline(g.Body as NodeJS.ReadableStream, createWriteStream(join(dir, `bench-raw-${round}.out`)));
+    });
+    t.equal(statSync(out).size, SIZE);
+    best.ours = Math.min(best.ours, o);
+    best.raw = Math.min(best.raw, r);
+    best.down = Math.min(best.down, d);
+    best.rawDown = Math.min(best.rawDown, rd);
+  }
+  const { ours, raw, down, rawDown } = best;
   const line = `upload ${mb(ours)} MB/s vs raw Upload ${mb(raw)} MB/s (${(raw / ours).toFixed(2)}x); download+sha256 ${mb(down)} MB/s vs raw GetObject ${mb(rawDown)} MB/s (${(rawDown / down).toFixed(2)}x); ${SIZE / MiB} MiB`;
   t.comment(line);
   process.stderr.write(`offsite-store throughput: ${line}\n`);
-  t.equal(statSync(join(dir, 'bench.out')).size, SIZE);
+});
+
+t.test('the store stopped: one clear line, the state kept for the resume', async (t) => {
+  const objstore = (cmd: string) =>
+    execFileSync('bash', [join(repo, 'scripts', 'objstore'), cmd], { stdio: 'ignore' });
+  const key = `${prefix}/h/outage.bin`;
+  objstore('stop-proxy');
+  try {
+    await t.rejects(
+      uploadSpooled(store, key, spool, { partSize: 8 * MiB, concurrency: 2 }),
+      /^s3:\/\/\S+ at http:\S+: start the upload of \S+: the store is unreachable \(ECONNREFUSED\)$/,
+    );
+  } finally {
+    objstore('start-proxy');
+  }
+  const r = await uploadSpooled(store, key, spool, { partSize: 8 * MiB, concurrency: 2 });
+  t.equal(r.size, SIZE, 'the next attempt uploads it');
 });
 
 t.test('check probes the store; a wrong secret is named, never echoed', async (t) => {
