@@ -323,18 +323,13 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
     }, GRACE_MS).unref();
   }, o.timeoutMs);
   try {
+    const fed = o.inputFile !== undefined || o.inputStream !== undefined;
     stages.forEach((s, i) => {
       const prev = tracked[i - 1]?.child;
       const first = i === 0;
       const last = i === stages.length - 1;
       const counted = !first && stages[i - 1]!.maxOutputBytes !== undefined;
-      const stdin = first
-        ? o.inputFile || o.inputStream
-          ? 'pipe'
-          : 'ignore'
-        : counted
-          ? 'pipe'
-          : (prev!.stdout as Readable);
+      const stdin = first ? (fed ? 'pipe' : 'ignore') : counted ? 'pipe' : (prev!.stdout as Readable);
       const stdout = last && !o.outputFile ? 'ignore' : 'pipe';
       // The whole pipeline's timer governs; each stage gets a generous one of its own as a backstop.
       const t = track(s.cmd, s.args, {
@@ -367,7 +362,7 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
         prev.stdout.destroy();
       }
     });
-    if (o.inputFile || o.inputStream) {
+    if (fed) {
       const src = o.inputStream ?? createReadStream(o.inputFile!, { highWaterMark: 1 << 20 });
       const sink = tracked[0]!.child.stdin as Writable;
       pumps.push(o.onInput ? streamPipeline(src, tap(o.onInput), sink) : streamPipeline(src, sink));
