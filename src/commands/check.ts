@@ -13,6 +13,7 @@ import { loadInventory, type Inventory } from '../inventory.js';
 import { errorMessage, EXIT } from '../errors.js';
 import { run } from '../util/proc.js';
 import { setupHosts } from '../setup.js';
+import { probeStore } from '../offsite/probe.js';
 
 const MANAGER = 'manager';
 
@@ -164,6 +165,7 @@ export async function check(ctx: Context): Promise<CheckLine[]> {
       }
     }
     lines.push(backupDirCheck(h));
+    lines.push(...(await probeStore(h)));
   }
   return lines;
 }

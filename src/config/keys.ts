@@ -21,6 +21,7 @@ import {
   splitCommand,
   type Parsed,
 } from './values.js';
+import { isUnlimited, parseEndpoint, parseOffsiteUrl, parseRecipients } from '../offsite/values.js';
 
 export { DAYS };
 
@@ -362,6 +363,65 @@ export const KEYS = {
     default: 'always',
     doc: 'Send the report after every run or only on failure.',
   }),
+  // Off-site copies (issue 16): S3-compatible object storage, age-encrypted.
+  offsite_url: key(
+    { type: 'string', value: parsed(parseOffsiteUrl) },
+    { scope: 'host', doc: '`s3://BUCKET[/PREFIX]` for off-site copies; empty: none.' },
+  ),
+  s3_endpoint: key(
+    { type: 'string', value: parsed(parseEndpoint) },
+    { scope: 'host', doc: 'S3 endpoint URL. Empty: AWS for the region.' },
+  ),
+  s3_region: key(text, { scope: 'host', default: 'us-east-1', doc: 'S3 region.' }),
+  s3_access_key_id: key(textOrNone, {
+    scope: 'host',
+    doc: 'S3 access key id. Empty with an empty secret: the SDK default credential chain.',
+  }),
+  s3_secret_access_key: key(textOrNone, {
+    scope: 'host',
+    secret: true,
+    doc: 'S3 secret key. Taken verbatim like mysql_password; never shown, never on a command line.',
+  }),
+  s3_force_path_style: key(bool, {
+    scope: 'host',
+    doc: 'Path-style bucket addressing. Default: true when s3_endpoint is set.',
+  }),
+  offsite_recipients: key(
+    { type: 'string', value: parsed(parseRecipients) },
+    {
+      scope: 'host',
+      doc: 'age public keys (`age1...`, comma-separated) or `@/path/to/file`; required with offsite_url unless offsite_encryption = none.',
+    },
+  ),
+  offsite_encryption: key(oneOf(['age', 'none']), {
+    scope: 'host',
+    default: 'age',
+    doc: '`age` (the store sees only ciphertext) or `none`.',
+  }),
+  offsite_retain_days: key(int(0), {
+    scope: 'host',
+    defaultFrom: 'retain_days',
+    doc: 'retain_days for the off-site copies. Default: retain_days.',
+  }),
+  offsite_retain_num_ready_backups: key(int(1), {
+    scope: 'host',
+    defaultFrom: 'retain_num_ready_backups',
+    doc: 'retain_num_ready_backups off-site. Default: retain_num_ready_backups.',
+  }),
+  offsite_part_size: key(
+    { type: 'size', value: parsed((v) => parseSize(v, 5 * 1024 * 1024)) },
+    { scope: 'host', default: '64M', doc: 'Multipart upload part size; at least 5M (the S3 minimum).' },
+  ),
+  offsite_concurrency: key(int(1), { scope: 'host', default: '4', doc: 'Parts uploaded at once.' }),
+  offsite_bandwidth: key(
+    {
+      type: 'size',
+      value: parsed((v): Parsed<number | undefined> =>
+        isUnlimited(v) ? { ok: true, value: undefined } : parseSize(v),
+      ),
+    },
+    { scope: 'host', doc: 'Upload bandwidth limit in bytes per second (e.g. 50M). Empty: unlimited.' },
+  ),
   metrics_file: key(path, {
     scope: 'global',
     doc: 'Prometheus text file written after each run (node_exporter textfile collector).',

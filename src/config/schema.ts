@@ -60,6 +60,22 @@ const hostFields = z.object({
     maxExtractBytes: KEYS.max_extract_bytes.field,
     toolLogTailBytes: KEYS.tool_log_tail_bytes.field,
   }),
+  /** Off-site copies (src/offsite/); url undefined: none. */
+  offsite: z.object({
+    url: KEYS.offsite_url.field,
+    endpoint: KEYS.s3_endpoint.field,
+    region: KEYS.s3_region.field,
+    accessKeyId: KEYS.s3_access_key_id.field,
+    secretAccessKey: KEYS.s3_secret_access_key.field,
+    forcePathStyle: KEYS.s3_force_path_style.field,
+    recipients: KEYS.offsite_recipients.field,
+    encryption: KEYS.offsite_encryption.field,
+    retainDays: KEYS.offsite_retain_days.field,
+    retainNumReadyBackups: KEYS.offsite_retain_num_ready_backups.field,
+    partSize: KEYS.offsite_part_size.field,
+    concurrency: KEYS.offsite_concurrency.field,
+    bandwidth: KEYS.offsite_bandwidth.field,
+  }),
   /** Binaries on the manager host; undefined = look up on PATH. */
   bins: z.object({
     mariabackup: KEYS.mariabackup.field,
@@ -95,9 +111,32 @@ function pushNeedsManagerHost(
   }
 }
 
+/** An off-site copy is encrypted unless the config says `none` in words; half a key pair is a mistake. */
+function offsiteIsComplete(h: Pick<z.output<typeof hostFields>, 'offsite'>, ctx: z.RefinementCtx): void {
+  const o = h.offsite;
+  if (o?.url === undefined) return;
+  // Only with a valid 'age' (the default): a bad offsite_encryption is reported on its own.
+  if (o.encryption === 'age' && o.recipients === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['offsite', 'recipients'],
+      message: 'is required with offsite_url (age public keys or @FILE), unless offsite_encryption = none',
+    });
+  }
+  if ((o.accessKeyId === undefined) !== (o.secretAccessKey === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['offsite', o.accessKeyId === undefined ? 'accessKeyId' : 'secretAccessKey'],
+      message:
+        'must be set together with s3_access_key_id and s3_secret_access_key (both empty: the default credential chain)',
+    });
+  }
+}
+
 export const hostSchema = hostFields
   // Also on a host that lacks a required key: each problem is reported, not only the first.
   .superRefine(pushNeedsManagerHost, { when: () => true })
+  .superRefine(offsiteIsComplete, { when: () => true })
   .transform((h) => ({
     ...h,
     remoteCredentialsFile: h.remoteCredentialsFile.replaceAll('{host}', h.name),

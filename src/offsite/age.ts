@@ -1,0 +1,131 @@
+/**
+ * age, run with argument arrays through util/proc: encrypt a file to a spool for the recipients
+ * (public keys only: the manager cannot decrypt what it uploads), decrypt a stream with an identity
+ * file. Both hash the plaintext and the ciphertext in the same pass.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { XbError, ProcessError } from '../errors.js';
+import { which } from '../engine/binaries.js';
+import { pipeline } from '../util/proc.js';
+import { parseRecipientsFile, type Recipients } from './values.js';
+
+/** Long enough for any file at age's ~1 GB/s a core; a hung child still ends. */
+const TIMEOUT_MS = 6 * 3600_000;
+
+export class AgeError extends XbError {}
+
+export function ageBinary(): string {
+  const p = which(['age']);
+  if (!p) throw new AgeError('age is not installed (Debian package age; bash scripts/deps)');
+  return p;
+}
+
+/** The recipient keys: listed in the config, or read from the @FILE now (bounded, validated). */
+export async function resolveRecipients(r: Recipients): Promise<string[]> {
+  if ('keys' in r) return r.keys;
+  let text: string;
+  try {
+    text = await readFile(r.file, 'utf8');
+  } catch (e) {
+    throw new AgeError(
+      `offsite_recipients: cannot read ${r.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  const p = parseRecipientsFile(text, r.file);
+  if (!p.ok) throw new AgeError(`offsite_recipients: ${p.error}`);
+  return p.value;
+}
+
+/** Pure: age's argv for encrypting to these recipients. */
+export function encryptArgs(recipients: readonly string[]): string[] {
+  if (recipients.length === 0) throw new AgeError('no age recipient');
+  return ['--encrypt', ...recipients.flatMap((r) => ['-r', r])];
+}
+
+/** Pure: age's argv for decrypting with an identity file. */
+export function decryptArgs(identity: string): string[] {
+  return ['--decrypt', '-i', identity];
+}
+
+export interface Hashed {
+  plainBytes: number;
+  plainSha256: string;
+  cipherBytes: number;
+  cipherSha256: string;
+}
+
+function counter() {
+  const h = createHash('sha256');
+  let n = 0;
+  return {
+    add: (c: Buffer) => {
+      n += c.length;
+      h.update(c);
+    },
+    done: () => ({ bytes: n, sha256: h.digest('hex') }),
+  };
+}
+
+/** Encrypt `input` into `output` (created 0600); on failure no output is left. */
+export async function encryptFile(
+  input: string,
+  output: string,
+  recipients: readonly string[],
+): Promise<Hashed> {
+  const plain = counter();
+  const cipher = counter();
+  try {
+    await pipeline([{ cmd: ageBinary(), args: encryptArgs(recipients), label: 'age' }], {
+      timeoutMs: TIMEOUT_MS,
+      inputFile: input,
+      onInput: plain.add,
+      outputFile: output,
+      onOutput: cipher.add,
+    });
+  } catch (e) {
+    await rm(output, { force: true });
+    throw e instanceof ProcessError ? new AgeError(`age could not encrypt ${input}: ${e.message}`) : e;
+  }
+  const p = plain.done();
+  const c = cipher.done();
+  return { plainBytes: p.bytes, plainSha256: p.sha256, cipherBytes: c.bytes, cipherSha256: c.sha256 };
+}
+
+/**
+ * Decrypt a ciphertext stream (a download) into `output` (created 0600). With `expectPlainSha256`
+ * a mismatch removes the output and throws: a wrong identity or an altered object leaves nothing.
+ */
+export async function decryptStream(
+  input: Readable,
+  identity: string,
+  output: string,
+  expectPlainSha256?: string,
+): Promise<Hashed> {
+  const plain = counter();
+  const cipher = counter();
+  try {
+    await pipeline([{ cmd: ageBinary(), args: decryptArgs(identity), label: 'age' }], {
+      timeoutMs: TIMEOUT_MS,
+      inputStream: input,
+      onInput: cipher.add,
+      outputFile: output,
+      onOutput: plain.add,
+    });
+  } catch (e) {
+    await rm(output, { force: true });
+    if (!(e instanceof ProcessError)) throw e;
+    const why = /no identity matched/i.test(e.stderrTail)
+      ? 'the identity does not match the recipients the object was encrypted to'
+      : e.message;
+    throw new AgeError(`age could not decrypt: ${why}`);
+  }
+  const p = plain.done();
+  const c = cipher.done();
+  if (expectPlainSha256 !== undefined && p.sha256 !== expectPlainSha256) {
+    await rm(output, { force: true });
+    throw new AgeError('the decrypted data does not match its recorded sha256 (altered in the store?)');
+  }
+  return { plainBytes: p.bytes, plainSha256: p.sha256, cipherBytes: c.bytes, cipherSha256: c.sha256 };
+}
