@@ -17,7 +17,7 @@
  *   an empty value is an error, never the default (a half-typed line must not shorten retention).
  *   `textOrNone` and the user-name kind carry `empty: 'none'` themselves.
  * - `required`, `default` (config text), `defaultFrom` (the value of another key): a key with
- *   none of them is optional (undefined when unset) and must have `empty` or be typed.
+ *   none of them is optional, undefined when unset. `empty` is only for such keys.
  * - `rangeBy`: the range depends on another key's value (compress_level on compress); `undefined`
  *   for a value means that value takes no setting of this key at all.
  * - `secret`: the value is never shown (in messages, logs, reports) and runs verbatim to the end

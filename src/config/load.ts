@@ -142,7 +142,8 @@ function inheritedRangeIssues(section: IniSection, file: string, own: Texts, def
     if (typeof byValue === 'string' && spec.rangeBy?.ranges[byValue] === undefined) return [];
     const message = rangeMessage(spec, valueOf(k, text), byValue);
     if (message === undefined) return [];
-    return [{ file, line: section.line, section: section.name, key: k, value: text, message }];
+    const value = spec.secret ? undefined : text;
+    return [{ file, line: section.line, section: section.name, key: k, value, message }];
   });
 }
 
