@@ -74,10 +74,12 @@ export function parseIni(
     const key = probableKey(trimmed);
     return key !== undefined && verbatimKeys.has(key) ? `a ${key} line` : JSON.stringify(clip(trimmed));
   };
+  // Without the offending characters: "mysql_\u0001user = x" still sets mysql_user.
+  const cleanKey = (raw: string) =>
+    probableKey(raw.replace(new RegExp(CONTROL.source, 'g'), '').replaceAll('\uFFFD', ''));
   /** A line reported already: keep its key as present (but bad) so it is not reported missing too. */
   const markBad = (raw: string, line: number) => {
-    // Without the offending characters: "mysql_\u0001user = x" still sets mysql_user.
-    const key = probableKey(raw.replace(new RegExp(CONTROL.source, 'g'), '').replaceAll('\uFFFD', ''));
+    const key = cleanKey(raw);
     if (current && key !== undefined && !current.entries.has(key)) {
       current.entries.set(key, { value: '', line, bad: true });
     }
@@ -97,7 +99,9 @@ export function parseIni(
             .padStart(4, '0')})`
         : undefined;
     if (unreadable) {
-      issues.push({ file, line, section: header ? undefined : current?.name, message: unreadable });
+      // The key is named when the line sets one; its value is never shown (it may be a password).
+      const key = header || !/^[^=:]+[=:]/.test(raw) ? undefined : cleanKey(raw);
+      issues.push({ file, line, section: header ? undefined : current?.name, key, message: unreadable });
       if (header) {
         current = { name: header[1] ?? '', line, entries: new Map(), bad: true };
         sections.push(current);

@@ -67,18 +67,84 @@ function readSection(
       issues.push({ ...where, value: shown, message: 'may only be set in [default]' });
       continue;
     }
-    if (entry.value === '' && spec.required) {
-      issues.push({ ...where, message: 'must not be empty' });
+    // Empty is never the default (a half-typed `retain_days =` must not shorten retention); only
+    // a key that says what empty means takes it, and then it unsets the key here, over [default].
+    if (entry.value === '' && spec.empty === undefined) {
+      issues.push({ ...where, message: `must not be empty${emptyHint(spec)}` });
       continue;
     }
-    // An empty value means "not set", as in the original's ConfigParser use; for free text
-    // without a default it is the empty text (none), which overrides [default].
-    if (entry.value === '' && (spec.type !== 'string' || spec.default !== undefined)) continue;
     const parsed = spec.value.safeParse(entry.value);
     if (!parsed.success) issues.push({ ...where, value: shown, message: messageOf(parsed.error) });
     else out[key] = entry.value;
   }
   return out;
+}
+
+function emptyHint(spec: KeySpec): string {
+  if (spec.required) return '';
+  if (spec.default !== undefined) return ` (remove the line for the default, ${spec.default})`;
+  if (spec.defaultFrom !== undefined) return ` (remove the line to follow ${spec.defaultFrom})`;
+  return ' (remove the line to leave it unset)';
+}
+
+/** The value of a key's text (valid, or it was reported), for rules between keys. */
+function valueOf(k: string, text: string | undefined): unknown {
+  if (text === undefined || !isKey(k)) return undefined;
+  const r = (KEYS[k] as KeySpec).value.safeParse(text);
+  return r.success ? r.data : undefined;
+}
+
+/**
+ * A key whose range depends on another key (compress_level on compress), checked where it is set
+ * against the other key's value for that section (its own, else inherited, else the default).
+ * `inherited` holds the texts the section inherits ([default]'s, for a host section).
+ */
+function rangeByIssues(section: IniSection, file: string, own: Texts, inherited: Texts): ConfigIssue[] {
+  return KEY_NAMES.flatMap((k): ConfigIssue[] => {
+    const spec: KeySpec = KEYS[k];
+    const text = own[k];
+    if (!spec.rangeBy || text === undefined || text === '') return [];
+    const by = spec.rangeBy.key;
+    const byText = isKey(by) ? (own[by] ?? inherited[by] ?? KEYS[by].default) : undefined;
+    const message = rangeMessage(spec, valueOf(k, text), valueOf(by, byText));
+    if (message === undefined) return [];
+    const line = section.entries.get(k)?.line;
+    return [{ file, line, section: section.name, key: k, value: spec.secret ? undefined : text, message }];
+  });
+}
+
+/** Why a number is out of the range the other key's value gives it; undefined when it is in. */
+function rangeMessage(spec: KeySpec, n: unknown, byValue: unknown): string | undefined {
+  if (!spec.rangeBy || typeof n !== 'number' || typeof byValue !== 'string') return undefined;
+  if (!Object.hasOwn(spec.rangeBy.ranges, byValue)) return undefined;
+  const range = spec.rangeBy.ranges[byValue];
+  const by = `${spec.rangeBy.key} = ${byValue}`;
+  if (range === undefined) return `is not used with ${by}: remove it`;
+  const [min, max] = range;
+  if (n < min) return `must be at least ${min} with ${by}`;
+  if (n > max) return `must be at most ${max} with ${by}`;
+  return undefined;
+}
+
+/**
+ * A host that sets the other key itself, inheriting this key from [default]: a value out of the
+ * host's range is an error at the host's header; a value the host's choice does not use at all
+ * (compress = none) is left unused, as it is meant for the other hosts.
+ */
+function inheritedRangeIssues(section: IniSection, file: string, own: Texts, defaults: Texts): ConfigIssue[] {
+  return KEY_NAMES.flatMap((k): ConfigIssue[] => {
+    const spec: KeySpec = KEYS[k];
+    const by = spec.rangeBy?.key;
+    const text = defaults[k];
+    if (by === undefined || !isKey(by) || own[k] !== undefined || own[by] === undefined) return [];
+    if (text === undefined || text === '') return [];
+    const byValue = valueOf(by, own[by]);
+    if (typeof byValue === 'string' && spec.rangeBy?.ranges[byValue] === undefined) return [];
+    const message = rangeMessage(spec, valueOf(k, text), byValue);
+    if (message === undefined) return [];
+    const value = spec.secret ? undefined : text;
+    return [{ file, line: section.line, section: section.name, key: k, value, message }];
+  });
 }
 
 const messageOf = (e: z.ZodError) => e.issues.map((i) => i.message).join('; ');
@@ -127,6 +193,8 @@ export function parseConfig(
     defaultSection && !defaultSection.bad
       ? readSection(defaultSection, file, true, issues, defaultsPresent)
       : {};
+  if (defaultSection && !defaultSection.bad)
+    issues.push(...rangeByIssues(defaultSection, file, defaults, {}));
   const hostSections = sections.filter((s) => s !== defaultSection);
   if (hostSections.length === 0) {
     issues.push({ file, message: 'no host section: add one [name] section per DB host' });
@@ -147,6 +215,10 @@ export function parseConfig(
     }
     const ownPresent = new Set<string>();
     const own = readSection(section, file, false, issues, ownPresent);
+    issues.push(
+      ...rangeByIssues(section, file, own, defaults),
+      ...inheritedRangeIssues(section, file, own, defaults),
+    );
     // hostname defaults to the section name; the duplicate check below needs it even when
     // the host has other problems.
     const hostname = own.hostname ?? defaults.hostname ?? section.name;

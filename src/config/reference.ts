@@ -3,12 +3,18 @@
  * the README's configuration reference and playbooks/vars/defaults.yml.
  */
 import { stringify } from 'yaml';
-import { KEYS, type KeyName, type KeySpec } from './keys.js';
+import { KEYS, rangeText, type KeyName, type KeySpec } from './keys.js';
 import { withDefaults, type KeyTable } from './schema.js';
 
 function typeName(spec: KeySpec): string {
   if (typeof spec.type === 'object') return spec.type.enum.join(' \\| ');
-  return spec.type;
+  const range = rangeText(spec);
+  return range === undefined ? spec.type : `${spec.type} ${range}`;
+}
+
+/** The meaning, then what an empty value means (the keys that accept one). */
+function meaning(spec: KeySpec): string {
+  return spec.empty === undefined ? spec.doc : `${spec.doc} Empty or unset: ${spec.empty}.`;
 }
 
 function defaultText(spec: KeySpec): string {
@@ -20,7 +26,7 @@ function defaultText(spec: KeySpec): string {
 export function configReference(keys: KeyTable = KEYS): string {
   const rows = Object.entries(keys).map(([name, spec]) => {
     const scope = spec.scope === 'global' ? '[default]' : 'any';
-    return `| \`${name}\` | ${typeName(spec)} | ${defaultText(spec)} | ${scope} | ${spec.required ? 'yes' : ''} | ${spec.doc} |`;
+    return `| \`${name}\` | ${typeName(spec)} | ${defaultText(spec)} | ${scope} | ${spec.required ? 'yes' : ''} | ${meaning(spec)} |`;
   });
   return ['| key | type | default | scope | required | meaning |', '|---|---|---|---|---|---|', ...rows].join(
     '\n',

@@ -15,11 +15,14 @@ export function parseDay(v: string): Parsed<number> {
   return ok(i);
 }
 
-export function parseInt10(v: string, min: number | undefined): Parsed<number> {
-  if (!/^\d+$/.test(v.trim())) {
-    return bad(/^-\d+$/.test(v.trim()) ? 'must not be negative' : 'must be a whole number');
+/** A whole number in [min, max]; the message states the bound that was crossed. */
+export function parseInt10(v: string, min: number | undefined, max?: number): Parsed<number> {
+  const s = v.trim();
+  if (!/^\d+$/.test(s)) {
+    return bad(/^-\d+$/.test(s) ? 'must not be negative' : 'must be a whole number');
   }
-  const n = Number(v.trim());
+  const n = Number(s);
+  if (max !== undefined && n > max) return bad(`must be at most ${max}`);
   if (!Number.isSafeInteger(n)) return bad('is too large');
   if (min !== undefined && n < min) return bad(`must be at least ${min}`);
   return ok(n);
@@ -27,16 +30,29 @@ export function parseInt10(v: string, min: number | undefined): Parsed<number> {
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
-/** A size in bytes: `10737418240`, `10G`, `10GB`, `10GiB`, `512m` (K, M, G, T are powers of 1024). */
-export function parseSize(v: string, min = 1): Parsed<number> {
-  const m = /^\s*(\d{1,15})\s*([kmgt]?)(i?b)?\s*$/i.exec(v);
+/** A byte count as a config would say it: the largest unit that divides it (64K, 1024T, 100 bytes). */
+export function formatSize(bytes: number): string {
+  for (const u of ['t', 'g', 'm', 'k'] as const) {
+    const n = SIZE_UNITS[u]!;
+    if (bytes >= n && bytes % n === 0) return `${bytes / n}${u.toUpperCase()}`;
+  }
+  return bytes === 1 ? '1 byte' : `${bytes} bytes`;
+}
+
+/**
+ * A size in bytes, strictly: digits and at most one unit in one word, `10737418240`, `10G`, `10GB`,
+ * `10GiB`, `512m` (K, M, G, T are powers of 1024). No fraction, sign, exponent or space inside.
+ */
+export function parseSize(v: string, min = 1, max?: number): Parsed<number> {
+  const m = /^(\d{1,16})([kmgt]?)(i?b)?$/i.exec(v.trim());
   const bytes =
     m && !(m[3] && !m[2] && m[3].toLowerCase() !== 'b')
       ? Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!
       : undefined;
   if (bytes === undefined) return bad('must be a size in bytes such as 10G (K, M, G, T are powers of 1024)');
+  if (max !== undefined && bytes > max) return bad(`must be at most ${formatSize(max)}`);
   if (!Number.isSafeInteger(bytes)) return bad('is too large');
-  if (bytes < min) return bad(`must be at least ${min} bytes`);
+  if (bytes < min) return bad(`must be at least ${formatSize(min)}`);
   return ok(bytes);
 }
 

@@ -107,9 +107,3 @@ export function parseRecipientsFile(text: string, file: string): Parsed<string[]
   const p = checkKeys(keys, file);
   return p.ok ? ok((p.value as { keys: string[] }).keys) : p;
 }
-
-/** `offsite_bandwidth`: bytes per second, empty or "unlimited" for no limit. */
-export function isUnlimited(v: string): boolean {
-  const s = v.trim().toLowerCase();
-  return s === '' || s === 'unlimited' || s === '0';
-}

@@ -10,7 +10,9 @@
  * a file that does not exist, and keep every path in the test's temporary directory; injection
  * payloads all `touch` a canary file in that directory, which must never appear.
  */
-import { KEYS, KEY_NAMES, type KeySpec } from '../../src/config/keys.js';
+import { KEYS, KEY_NAMES, type KeySpec, type KeyType } from '../../src/config/keys.js';
+import type { KeyTable } from '../../src/config/schema.js';
+import { formatSize } from '../../src/config/values.js';
 
 export type Rng = () => number;
 
@@ -159,25 +161,28 @@ function keyLines(lines: Line[], filter: (l: Line) => boolean = () => true): num
   return lines.flatMap((l, i) => (l.key && filter(l) ? [i] : []));
 }
 
-/** A valid value of a key (used where only the placement is wrong). */
-function validValue(env: Env, key: string): string {
-  const spec = KEYS[key as keyof typeof KEYS] as KeySpec;
+/** A valid value of a key (used where only the placement is wrong, or a character is). */
+export function validValue(env: Env, key: string, keys: KeyTable = KEYS): string {
+  const spec = keys[key]!;
   if (spec.secret) return `${env.secret}-x`;
   if (spec.default !== undefined) return spec.default;
-  switch (spec.type) {
-    case 'path':
-      return `${env.dir}/${key}`;
-    case 'size':
-      return '10G';
-    case 'int':
-      return '5';
-    case 'hostname':
-      return 'db9.invalid';
-    case 'emails':
-      return 'ops@example.invalid';
-    default:
-      return key === 'timezone' ? 'UTC' : 'x';
-  }
+  const type = spec.type;
+  if (typeof type === 'object') return type.enum[0]!;
+  const n = spec.min ?? 1;
+  const samples: Record<KeyTypeName, string> = {
+    path: `${env.dir}/${key}`,
+    size: formatSize(Math.max(n, spec.type === 'size' ? 64 * 1024 : 1)),
+    int: String(n),
+    hostname: 'db9.invalid',
+    emails: 'ops@example.invalid',
+    user: 'backup',
+    timezone: 'UTC',
+    command: '/bin/true',
+    day: 'sun',
+    bool: 'true',
+    string: 'x',
+  };
+  return samples[type];
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
@@ -203,145 +208,301 @@ function misspell(r: Rng, key: string): string {
   }
 }
 
-/** Values of a key that its type rejects. None contains whitespace then ; or # (an inline comment). */
-function badValues(env: Env, key: string): string[] {
-  const spec = KEYS[key as keyof typeof KEYS] as KeySpec;
+type KeyTypeName = Exclude<KeyType, object>;
+
+/**
+ * The case families of one key, as the issue names them. Which apply to a key follows from its
+ * metadata alone (keys.ts): its type, range, `empty` and `rangeBy`.
+ */
+export const FAMILIES = [
+  'empty',
+  'wrong type',
+  'below range',
+  'above range',
+  'Jinja',
+  'shell',
+  'control character',
+  'huge',
+  'range of another key',
+  'range inherited from [default]',
+] as const;
+export type Family = (typeof FAMILIES)[number];
+
+/** One bad value of one key: set in `section` (with `also` set beside it), one problem. */
+export interface KeyCase {
+  name: string;
+  key: string;
+  family: Family;
+  section: 'default' | 'db1' | 'db2';
+  value: string;
+  /** Other lines of the case, valid on their own: [section, key, value]. */
+  also?: [string, string, string][];
+  /** The problem is reported at this section's header, not on the key's line. */
+  atHeader?: boolean;
+  want: RegExp;
+}
+
+/**
+ * Values no key of a type accepts, beside the generic families. Exhaustive over the types: a new
+ * type of key fails to compile until it has its wrong values here; a new key of a known type needs
+ * nothing. Types that keep any text as literal data (free text, a command split into words) take
+ * Jinja, shell syntax and huge values as they are (test/unit/config-payloads.test.ts).
+ */
+const WRONG: Record<KeyTypeName, (env: Env) => string[]> = {
+  int: () => ['seven', '1.5', '1e3', '0x10', '+5', '5days', '1_000', '３', '5 5'],
+  size: () => ['ten gigs', '1.5G', '10X', '10 G', '10 GiBs', '1e9', '0x10', '-1', '+5', '10iB', '10GG'],
+  bool: () => ['maybe', 'ja', '2', '-1', 'tru', 'yes please', 'on;off'],
+  day: () => ['Sundy', 'Funday', 'Sonntag', 'su', 'sunday;x', '7', 'Sun day', 'Mon,Tue', 'tues'],
+  hostname: (env) => [
+    'db 1',
+    '../../etc',
+    'db1/../x',
+    `-oProxyCommand=touch ${env.canary}`,
+    'db1.invalid:22',
+    'root@db1.invalid',
+    'a'.repeat(64) + '.invalid',
+    'x..y',
+    '.db1',
+  ],
+  path: (env) => ['backups', 'var/log/x.log', '~/backups', './b', '..', '/a/../b', `${env.dir}/x/..`],
+  emails: () => [
+    'nobody',
+    'a@',
+    '@example.invalid',
+    'a@@b.invalid',
+    'ops@example.invalid nobody',
+    'ops@example.invalid;dev@example.invalid',
+    '<ops@example.invalid>',
+  ],
+  user: () => ['-root', 'root user', 'root@db1', 'x'.repeat(33), 'r$oot', '1root'],
+  timezone: () => ['Mars/Base', 'Europe/Nowhere', 'UTC;x', 'America/New York', '+25:00'],
+  command: (env) => [
+    `/bin/systemctl stop "mariadb`,
+    `'/usr/sbin/service' 'mariadb stop`,
+    `sh -c "touch ${env.canary}`,
+  ],
+  string: () => [],
+};
+
+const LITERAL: ReadonlySet<KeyTypeName> = new Set(['string', 'command']);
+const CONTROLS = ['\x01', '\x1b[31m', '\x7f', '\x85', '\x0b', '\x08', '\x9b'];
+const HOST_SECTIONS = ['default', 'db1', 'db2'] as const;
+
+const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Every bad-value case of every key of the table, in a fixed order (no randomness). */
+export function keyCases(env: Env, keys: KeyTable = KEYS): KeyCase[] {
   const p = payloads(env);
-  const huge = (s: string) => s.repeat(Math.ceil(110_000 / s.length));
-  if (key === 'timezone') return ['Mars/Base', 'Europe/Nowhere', 'UTC;x', p[0]!, p[5]!, 'America/New York'];
-  if (typeof spec.type === 'object') {
-    const allowed = spec.type.enum;
-    const a = allowed[0]!;
-    return [
-      'rsync',
-      'lzma',
-      'innobackupex',
-      'sometimes',
-      `"${a}"`,
-      `${a}x`,
-      a.slice(1),
-      `${a};touch ${env.canary}`,
-      `${a}|touch ${env.canary}`,
-      `${a}${p[0]}`,
-      p[1]!,
-      p[5]!,
-      `${a},${allowed[1]}`,
-      huge('z'),
-    ].filter((v) => !allowed.includes(v.trim().toLowerCase()));
+  const out: KeyCase[] = [];
+  let turn = 0;
+  for (const [key, spec] of Object.entries(keys)) {
+    const type: KeyTypeName | 'enum' = typeof spec.type === 'object' ? 'enum' : spec.type;
+    const literal = type !== 'enum' && LITERAL.has(type);
+    // Where a value goes: [default] for a [default]-only key, else each section in turn.
+    const where = () => (spec.scope === 'global' ? 'default' : HOST_SECTIONS[turn++ % 3]!);
+    const add = (family: Family, value: string, want: string, extra: Partial<KeyCase> = {}) => {
+      const section = extra.section ?? where();
+      const shown = spec.secret ? '' : ' = "[^\\n]*"';
+      out.push({
+        name: `${key} ${family}: ${JSON.stringify(value.slice(0, 40))}`,
+        key,
+        family,
+        section,
+        value,
+        want: new RegExp(`\\[${section}\\] ${key}(${shown})?: ${want}`, 'm'),
+        ...extra,
+      });
+    };
+    if (spec.empty === undefined) add('empty', '', 'must not be empty');
+    const wrong = typeof spec.type === 'object' ? enumWrong(spec.type.enum, env) : WRONG[spec.type](env);
+    for (const v of wrong) add('wrong type', v, '');
+    if (spec.type === 'int' || spec.type === 'size') {
+      const show = (n: number) => (spec.type === 'size' ? formatSize(n) : String(n));
+      if (spec.min !== undefined && spec.min > 0)
+        add('below range', String(spec.min - 1), `must be at least ${show(spec.min)}$`);
+      if (spec.min === 0) add('below range', '-1', 'must not be negative$');
+      if (spec.max !== undefined)
+        add('above range', String(spec.max + 1), `must be at most ${show(spec.max)}$`);
+    }
+    if (!literal) {
+      add('Jinja', p[5]!, '');
+      add('Jinja', p[6]!, '');
+      add('shell', p[0]!, '');
+      add('shell', p[1]!, '');
+      add('shell', p[2]!, '');
+      add('huge', 'x'.repeat(110_000), '');
+    }
+    const control = CONTROLS[out.length % CONTROLS.length]!;
+    const good = validValue(env, key, keys);
+    const section = where();
+    out.push({
+      name: `${key} control character: ${JSON.stringify(control)}`,
+      key,
+      family: 'control character',
+      section,
+      // At the end: a secret stays whole, so an echo of it would be seen.
+      value: `${good}${control}x`,
+      want: new RegExp(`\\[${section}\\] ${key}: contains a control character \\(U\\+`),
+    });
+    if (spec.rangeBy) {
+      const by = spec.rangeBy.key;
+      for (const [byValue, range] of Object.entries(spec.rangeBy.ranges)) {
+        const kindMin = spec.min ?? 0;
+        const kindMax = spec.max ?? Number.MAX_SAFE_INTEGER;
+        const cases: [string, string][] =
+          range === undefined
+            ? [[String(kindMin), `is not used with ${by} = ${byValue}: remove it`]]
+            : [
+                ...(range[1] < kindMax
+                  ? [
+                      [String(range[1] + 1), `must be at most ${range[1]} with ${by} = ${byValue}`] as [
+                        string,
+                        string,
+                      ],
+                    ]
+                  : []),
+                ...(range[0] > kindMin
+                  ? [
+                      [String(range[0] - 1), `must be at least ${range[0]} with ${by} = ${byValue}`] as [
+                        string,
+                        string,
+                      ],
+                    ]
+                  : []),
+              ];
+        for (const [v, want] of cases) {
+          const s = spec.scope === 'global' ? 'default' : where();
+          add('range of another key', v, `${re(want)}$`, { section: s, also: [[s, by, byValue]] });
+          // A host choosing the other key, inheriting this one from [default]: at its header.
+          if (range !== undefined && spec.scope === 'host' && keys[by]?.scope === 'host') {
+            const h = turn++ % 2 === 0 ? 'db1' : 'db2';
+            out.push({
+              name: `${key} range inherited from [default]: ${v} with ${by} = ${byValue} in [${h}]`,
+              key,
+              family: 'range inherited from [default]',
+              section: 'default',
+              value: v,
+              also: [[h, by, byValue]],
+              atHeader: true,
+              want: new RegExp(`^[^\\n]*:\\d+ \\[${h}\\] ${key} = "${v}": ${re(want)}$`, 'm'),
+            });
+          }
+        }
+      }
+    }
   }
-  switch (spec.type) {
-    case 'int':
-      return [
-        'seven',
-        '-1',
-        '-999999',
-        '1.5',
-        '1e3',
-        '0x10',
-        '+5',
-        '5days',
-        '1_000',
-        '３',
-        '99999999999999999999',
-        huge('9'),
-        huge('x'),
-        `5;touch ${env.canary}`,
-        p[0]!,
-        p[1]!,
-        p[5]!,
-        ...(spec.min !== undefined && spec.min >= 1 ? ['0'] : []),
-      ];
-    case 'size':
-      return [
-        'ten gigs',
-        '-1',
-        '0',
-        '1.5G',
-        '10X',
-        '10 GiBs',
-        '1e9',
-        '0x10',
-        '99999999999999T',
-        huge('9'),
-        `10G;touch ${env.canary}`,
-        p[0]!,
-        p[1]!,
-        p[5]!,
-      ];
-    case 'bool':
-      return ['maybe', 'ja', '2', '-1', 'tru', 'yes please', 'on;off', p[0]!, p[5]!];
-    case 'day':
-      return [
-        'Sundy',
-        'Funday',
-        'Sonntag',
-        'su',
-        'sunday;x',
-        '7',
-        '0',
-        'Sun day',
-        'Mon,Tue',
-        'tues',
-        p[0]!,
-        p[1]!,
-        huge('sun'),
-      ];
-    case 'hostname':
-      return [
-        `db1${p[0]}`,
-        '../../etc',
-        'db1/../x',
-        `-oProxyCommand=touch ${env.canary}`,
-        `db1;touch ${env.canary}`,
-        'db 1',
-        'db1.invalid:22',
-        'root@db1.invalid',
-        'a'.repeat(64) + '.invalid',
-        'x..y',
-        '.db1',
-        p[1]!,
-        p[5]!,
-        huge('a.'),
-      ];
-    case 'path':
-      return [
-        'backups',
-        'var/log/x.log',
-        '~/backups',
-        './b',
-        '..',
-        '../etc/passwd',
-        `${env.dir}/../../etc`,
-        '/a/../b',
-        '/..',
-        `${env.dir}/x/..`,
-        p[0]!,
-        p[1]!,
-        p[5]!,
-        huge('rel/'),
-      ];
-    case 'emails':
-      return [
-        'nobody',
-        'a@',
-        '@example.invalid',
-        'a@@b.invalid',
-        'ops@example.invalid nobody',
-        'ops@example.invalid;dev@example.invalid',
-        '<ops@example.invalid>',
-        `ops@example.invalid, ${p[0]}`,
-        `${p[1]}@example.invalid`,
-        huge('x'),
-      ];
-    case 'command':
-      return [
-        `/bin/systemctl stop "mariadb`,
-        `'/usr/sbin/service' 'mariadb stop`,
-        `sh -c "touch ${env.canary}`,
-      ];
-    case 'string':
-      return [];
+  return out;
+}
+
+const cache = new Map<string, KeyCase[]>();
+function cachedKeyCases(env: Env): KeyCase[] {
+  const id = JSON.stringify(env);
+  if (!cache.has(id)) cache.set(id, keyCases(env));
+  return cache.get(id)!;
+}
+
+function enumWrong(allowed: readonly string[], env: Env): string[] {
+  const a = allowed[0]!;
+  return [
+    'rsync',
+    'lzma',
+    'sometimes',
+    `"${a}"`,
+    `${a}x`,
+    a.slice(1),
+    `${a};touch ${env.canary}`,
+    `${a}|touch ${env.canary}`,
+    `${a},${allowed[1] ?? a}`,
+  ].filter((v) => !allowed.includes(v.trim().toLowerCase()));
+}
+
+/**
+ * The explicit rows of issue 19, each with its whole expected line (after `FILE:LINE `): an empty
+ * value is never the default, and ports and levels have their real ranges.
+ */
+export const EXPLICIT: readonly {
+  name: string;
+  section: 'default' | 'db1';
+  key: string;
+  value: string;
+  message: string;
+}[] = [
+  {
+    name: 'retain_days = (empty)',
+    section: 'default',
+    key: 'retain_days',
+    value: '',
+    message: '[default] retain_days: must not be empty (remove the line for the default, 7)',
+  },
+  {
+    name: 'retain_num_ready_backups = (empty)',
+    section: 'db1',
+    key: 'retain_num_ready_backups',
+    value: '',
+    message: '[db1] retain_num_ready_backups: must not be empty (remove the line for the default, 1)',
+  },
+  {
+    name: 'smtp_port = 70000',
+    section: 'default',
+    key: 'smtp_port',
+    value: '70000',
+    message: '[default] smtp_port = "70000": must be at most 65535',
+  },
+  {
+    name: 'compress_level = 99',
+    section: 'default',
+    key: 'compress_level',
+    value: '99',
+    message: '[default] compress_level = "99": must be at most 19',
+  },
+];
+
+/** A key case as a config file: the base with the case's lines; the line of its one problem. */
+export function keyCaseConfig(c: KeyCase, env: Env): ConfigCase {
+  let lines = baseLines(env);
+  for (const [s, k, v] of c.also ?? []) lines = setKey(lines, s, k, v, false);
+  lines = setKey(lines, c.section, c.key, c.value, !c.atHeader);
+  if (c.atHeader) {
+    const h = c.also![0]![0];
+    lines = lines.map((l) => (l.text === `[${h}]` ? { ...l, bad: true } : l));
   }
+  const line = lines.findIndex((l) => l.bad) + 1;
+  return { name: `${c.family} ${c.name}`, bytes: serialize(lines), line, want: c.want };
+}
+
+/** The explicit rows as config files, with their exact lines. */
+export function explicitConfigs(env: Env): (ConfigCase & { message: string })[] {
+  return EXPLICIT.map((x) => {
+    const lines = setKey(baseLines(env), x.section, x.key, x.value);
+    const line = lines.findIndex((l) => l.bad) + 1;
+    return {
+      name: `explicit: ${x.name}`,
+      bytes: serialize(lines),
+      line,
+      want: new RegExp(`:${line} ${re(x.message)}$`, 'm'),
+      message: `${line} ${x.message}`,
+    };
+  });
+}
+
+/**
+ * A fixed sample of the key cases for the real CLI: every key at least once (its families in
+ * turn), and every family at least once. The whole list runs in-process in the unit tests.
+ */
+export function keyCaseSample(env: Env, keys: KeyTable = KEYS): KeyCase[] {
+  const all = keyCases(env, keys);
+  const names = Object.keys(keys);
+  const picked: KeyCase[] = names.flatMap((k, i) => {
+    const mine = all.filter((c) => c.key === k);
+    return mine.length > 0 ? [mine[i % mine.length]!] : [];
+  });
+  for (const f of FAMILIES) {
+    if (!picked.some((c) => c.family === f)) {
+      const first = all.find((c) => c.family === f);
+      if (first) picked.push(first);
+    }
+  }
+  return picked;
 }
 
 type Mutator = (
@@ -374,20 +535,16 @@ const mutators: Record<string, Mutator> = {
     };
   },
   badValue(r, base, env) {
-    const candidates = KEY_NAMES.filter((k) => badValues(env, k).length > 0);
-    const key = pick(r, candidates);
-    const spec = KEYS[key] as KeySpec;
-    const section =
-      spec.scope === 'global' || spec.type === 'hostname'
-        ? spec.scope === 'global'
-          ? 'default'
-          : pick(r, ['db1', 'db2'])
-        : pick(r, SECTIONS);
-    const v = pick(r, badValues(env, key));
+    // One case of the schema-driven list (keyCases), on the mutated base.
+    const c = pick(r, cachedKeyCases(env));
+    let lines = base;
+    for (const [s, k, v] of c.also ?? []) lines = setKey(lines, s, k, v, false);
+    lines = setKey(lines, c.section, c.key, c.value, !c.atHeader);
+    if (c.atHeader) lines = lines.map((l) => (l.text === `[${c.also![0]![0]}]` ? { ...l, bad: true } : l));
     return {
-      name: `${section}.${key}=${JSON.stringify(v.slice(0, 40))}`,
-      lines: setKey(base, section, key, v),
-      want: new RegExp(`\\[${section}\\] ${key} = "`),
+      name: `${c.section}.${c.key} ${c.family}=${JSON.stringify(c.value.slice(0, 40))}`,
+      lines,
+      want: c.want,
     };
   },
   globalKeyInHost(r, base, env) {

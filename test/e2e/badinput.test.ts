@@ -14,7 +14,17 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseLines, configCases, inventoryCases, serialize, type Env } from './badinput-gen.js';
+import {
+  baseLines,
+  configCases,
+  explicitConfigs,
+  inventoryCases,
+  keyCaseConfig,
+  keyCaseSample,
+  serialize,
+  type ConfigCase,
+  type Env,
+} from './badinput-gen.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(repo, 'dist', 'cli.js');
@@ -132,12 +142,11 @@ t.test('the base config is valid, and a valid config stops at the missing invent
   t.same(common(plan).concat(common(check)), []);
 });
 
-t.test(`${N_CONFIGS}+ malformed configs: check and plan exit 2 with one line`, async (t) => {
-  const cases = configCases(SEED, N_CONFIGS, env);
-  const cfgDir = join(dir, 'configs');
+/** Each config through `check` and `plan` (one process each), JOBS at a time. */
+async function runConfigs(cases: ConfigCase[], sub: string) {
+  const cfgDir = join(dir, sub);
   mkdirSync(cfgDir);
-  const started = Date.now();
-  const results = await pool(cases, JOBS, async (c, i) => {
+  return pool(cases, JOBS, async (c, i) => {
     const file = join(cfgDir, `c${i}.conf`);
     if (c.special === 'dir') mkdirSync(file);
     else if (c.special !== 'missing') writeFileSync(file, c.bytes!, { mode: 0o600 });
@@ -147,33 +156,62 @@ t.test(`${N_CONFIGS}+ malformed configs: check and plan exit 2 with one line`, a
     }
     return { c, file, out };
   });
-  for (const { c, file, out } of results) {
-    const problems: string[] = [];
-    for (const { cmd, r } of out) {
-      const p = common(r).map((x) => `${cmd}: ${x}`);
-      const lines = r.stderr.replace(/\n$/, '').split('\n');
-      if (r.code !== 2) p.push(`${cmd}: exit ${r.code}, not 2`);
-      if (lines.length !== 1) p.push(`${cmd}: ${lines.length} lines on stderr, not 1`);
-      if (!lines[0]?.startsWith(`xb-mgr: ${file}`))
-        p.push(`${cmd}: the message does not start with the file name`);
-      if ((lines[0] ?? '').length > 1000) p.push(`${cmd}: a ${lines[0]!.length}-character line`);
-      if (!c.want.test(r.stderr)) p.push(`${cmd}: the message does not match ${c.want}`);
-      if (
-        c.line !== undefined &&
-        !r.stderr.startsWith(`xb-mgr: ${file}:${c.line} `) &&
-        !r.stderr.startsWith(`xb-mgr: ${file}:${c.line}:`)
-      )
-        p.push(`${cmd}: the message does not name line ${c.line}`);
-      if (r.stdout !== '') p.push(`${cmd}: stdout not empty: ${show(r.stdout)}`);
-      if (p.length > 0) problems.push(...p, `${cmd} stderr: ${show(r.stderr)}`);
-    }
-    if (out[0]!.r.stderr !== out[1]!.r.stderr) problems.push('check and plan report differently');
-    configsTried++;
-    if (out.every(({ r }) => r.code === 2)) configsRejected++;
-    t.same(problems, [], `seed ${SEED} config ${c.name}`);
+}
+
+/** What is wrong with how the CLI reported one bad config (nothing: as it must). */
+function configProblems(c: ConfigCase, file: string, out: { cmd: string; r: Result }[]): string[] {
+  const problems: string[] = [];
+  for (const { cmd, r } of out) {
+    const p = common(r).map((x) => `${cmd}: ${x}`);
+    const lines = r.stderr.replace(/\n$/, '').split('\n');
+    if (r.code !== 2) p.push(`${cmd}: exit ${r.code}, not 2`);
+    if (lines.length !== 1) p.push(`${cmd}: ${lines.length} lines on stderr, not 1`);
+    if (!lines[0]?.startsWith(`xb-mgr: ${file}`))
+      p.push(`${cmd}: the message does not start with the file name`);
+    if ((lines[0] ?? '').length > 1000) p.push(`${cmd}: a ${lines[0]!.length}-character line`);
+    if (!c.want.test(r.stderr)) p.push(`${cmd}: the message does not match ${c.want}`);
+    if (
+      c.line !== undefined &&
+      !r.stderr.startsWith(`xb-mgr: ${file}:${c.line} `) &&
+      !r.stderr.startsWith(`xb-mgr: ${file}:${c.line}:`)
+    )
+      p.push(`${cmd}: the message does not name line ${c.line}`);
+    if (r.stdout !== '') p.push(`${cmd}: stdout not empty: ${show(r.stdout)}`);
+    if (p.length > 0) problems.push(...p, `${cmd} stderr: ${show(r.stderr)}`);
   }
+  if (out[0]!.r.stderr !== out[1]!.r.stderr) problems.push('check and plan report differently');
+  configsTried++;
+  if (out.every(({ r }) => r.code === 2)) configsRejected++;
+  return problems;
+}
+
+t.test(`${N_CONFIGS}+ malformed configs: check and plan exit 2 with one line`, async (t) => {
+  const started = Date.now();
+  const results = await runConfigs(configCases(SEED, N_CONFIGS, env), 'configs');
+  for (const { c, file, out } of results)
+    t.same(configProblems(c, file, out), [], `seed ${SEED} config ${c.name}`);
   t.comment(
     `configs: ${configsTried} tried, ${configsRejected} rejected with exit 2 by both check and plan (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
+});
+
+// Issue 19: the four explicit rows with their exact lines, and a fixed sample of the cases the key
+// table generates (every key and every family at least once; all of them run in-process in
+// test/unit/config-badinput.test.ts).
+t.test('generated from the key table: the explicit rows and every key through the CLI', async (t) => {
+  const started = Date.now();
+  const explicit = explicitConfigs(env);
+  const sample = keyCaseSample(env).map((c) => keyCaseConfig(c, env));
+  const results = await runConfigs([...explicit, ...sample], 'keys');
+  results.forEach(({ c, file, out }, i) => {
+    const problems = configProblems(c, file, out);
+    const x = explicit[i];
+    if (x && out.some(({ r }) => r.stderr !== `xb-mgr: ${file}:${x.message}\n`))
+      problems.push(`not exactly the line "xb-mgr: FILE:${x.message}"`);
+    t.same(problems, [], `key table: ${c.name}`);
+  });
+  t.comment(
+    `key table: ${explicit.length} explicit rows and ${sample.length} sampled key cases (${((Date.now() - started) / 1000).toFixed(1)} s)`,
   );
 });
 

@@ -140,7 +140,7 @@ t.test('validation table', async (t) => {
     [`offsite_recipients = ${K1}\n`, undefined],
     // A bad value in [default] falls back to the default (age) for the host: two issues then.
     ['offsite_url = s3://bkt\noffsite_encryption = gpg\n', /must be one of age, none/],
-    [`offsite_url = s3://bkt\noffsite_recipients = ${K1}\noffsite_part_size = 4M\n`, /at least 5242880/],
+    [`offsite_url = s3://bkt\noffsite_recipients = ${K1}\noffsite_part_size = 4M\n`, /must be at least 5M/],
     [`offsite_url = s3://bkt\noffsite_recipients = ${K1}\noffsite_concurrency = 0\n`, /offsite_concurrency/],
     [
       `offsite_url = s3://bkt\noffsite_recipients = ${K1}\ns3_access_key_id = k\n`,
@@ -153,7 +153,8 @@ t.test('validation table', async (t) => {
     ['offsite_url = s3://BAD\n', /offsite_url = "s3:\/\/BAD": bucket/],
     ['s3_force_path_style = maybe\n', /must be true or false/],
     ['offsite_bandwidth = fast\n', /offsite_bandwidth/],
-    ['offsite_bandwidth = unlimited\n', undefined],
+    ['offsite_bandwidth =\n', undefined],
+    ['offsite_bandwidth = unlimited\n', /offsite_bandwidth/],
   ];
   for (const [text, want] of cases) {
     const got = issues(`${BASE}${text}[h]\n`);

@@ -49,16 +49,24 @@ t.test('the playbook defaults are the values a config without those keys gets', 
   t.equal(h.remoteCredentialsFile, '/etc/xb-mgr/credentials-h.cnf', '{host} is the host name');
 });
 
-t.test('a derived default is shown as such', async (t) => {
+t.test('a derived default, a range and the meaning of empty are shown as such', async (t) => {
   const table = configReference({
-    retain_days: key(KINDS.int(0), { scope: 'host', default: '7', doc: 'Local.' }),
-    offsite_retain_days: key(KINDS.int(0), { scope: 'host', defaultFrom: 'retain_days', doc: 'Off-site.' }),
+    retain_days: key(KINDS.int(0, 3650), { scope: 'host', default: '7', doc: 'Local.' }),
+    offsite_retain_days: key(KINDS.int(0, 3650), {
+      scope: 'host',
+      defaultFrom: 'retain_days',
+      doc: 'Off-site.',
+    }),
+    offsite_url: key(KINDS.textOrNone, { scope: 'global', doc: 'Where.' }),
+    part: key(KINDS.bytes(5 * 2 ** 20, 2 ** 30), { scope: 'host', default: '16M', doc: 'Parts.' }),
   });
   t.equal(
     table.split('\n').slice(2).join('\n'),
     [
-      '| `retain_days` | int | `7` | any |  | Local. |',
-      '| `offsite_retain_days` | int | same as `retain_days` | any |  | Off-site. |',
+      '| `retain_days` | int 0-3650 | `7` | any |  | Local. |',
+      '| `offsite_retain_days` | int 0-3650 | same as `retain_days` | any |  | Off-site. |',
+      '| `offsite_url` | string |  | [default] |  | Where. Empty or unset: none. |',
+      '| `part` | size 5M-1G | `16M` | any |  | Parts. |',
     ].join('\n'),
   );
 });

@@ -1,9 +1,11 @@
 import t from 'tap';
 import {
   closest,
+  formatSize,
   isSafeHost,
   isSafeName,
   parseEmails,
+  parseInt10,
   parsePath,
   parseSize,
   splitCommand,
@@ -214,7 +216,11 @@ t.test('parseSize: table', async (t) => {
     ['2T', 2 * 2 ** 40],
     ['100b', 100],
     ['1', 1],
-    ['0', 'must be at least 1 bytes'],
+    ['0', 'must be at least 1 byte'],
+    ['10 G', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['+5', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['0x10', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
+    ['10GG', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
     ['-1', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
     ['1.5G', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
     ['10X', 'must be a size in bytes such as 10G (K, M, G, T are powers of 1024)'],
@@ -228,4 +234,44 @@ t.test('parseSize: table', async (t) => {
     const p = parseSize(v);
     t.strictSame(p.ok ? p.value : p.error, want, JSON.stringify(v));
   }
+  const ranged: [string, number | string][] = [
+    ['64K', 65536],
+    ['65535', 'must be at least 64K'],
+    ['1024T', 2 ** 50],
+    ['1025T', 'must be at most 1024T'],
+    ['9999999999999999', 'must be at most 1024T'],
+  ];
+  for (const [v, want] of ranged) {
+    const p = parseSize(v, 64 * 1024, 2 ** 50);
+    t.strictSame(p.ok ? p.value : p.error, want, `${v} in 64K-1024T`);
+  }
+});
+
+t.test('parseInt10 and formatSize: tables', async (t) => {
+  const ints: [string, number | undefined, number | undefined, number | string][] = [
+    ['7', 0, 3650, 7],
+    [' 0 ', 0, 3650, 0],
+    ['3650', 0, 3650, 3650],
+    ['3651', 0, 3650, 'must be at most 3650'],
+    ['99999999999999999999', 0, 3650, 'must be at most 3650'],
+    ['99999999999999999999', 0, undefined, 'is too large'],
+    ['0', 1, 65535, 'must be at least 1'],
+    ['-1', 0, 10, 'must not be negative'],
+    ['', 0, 10, 'must be a whole number'],
+    ['1.5', 0, 10, 'must be a whole number'],
+  ];
+  for (const [v, min, max, want] of ints) {
+    const p = parseInt10(v, min, max);
+    t.strictSame(p.ok ? p.value : p.error, want, `${JSON.stringify(v)} in ${min}-${max}`);
+  }
+  const sizes: [number, string][] = [
+    [1, '1 byte'],
+    [100, '100 bytes'],
+    [1024, '1K'],
+    [1536, '1536 bytes'],
+    [64 * 1024, '64K'],
+    [32 * 2 ** 20, '32M'],
+    [2 ** 50, '1024T'],
+  ];
+  for (const [n, want] of sizes) t.equal(formatSize(n), want, String(n));
 });
