@@ -5,34 +5,17 @@
  * Retention plans and moves under the catalog's exclusive access (access.ts), so that no `keep`
  * adds a pin meanwhile and no restore or verify is reading what goes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planRetention, type Deletion, type ReadyEntry, type RetentionPlan } from '../retention.js';
+import { planRetention, type Deletion, type RetentionPlan } from '../retention.js';
 import type { HostConfig } from '../config/load.js';
-import { readCatalog, writeFileAtomic } from './store.js';
+import { writeFileAtomic } from './store.js';
 import { acquireAccess, withAccess, type AccessOptions } from './access.js';
+import type { CatalogStore, ItemRef } from '../storage/catalog-store.js';
+import { emptyTrash, LocalStore, moveToTrash } from '../storage/local.js';
 
-export function listReadies(root: string): ReadyEntry[] {
-  const dir = join(root, 'ready');
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: ReadyEntry[] = [];
-  for (const n of names) {
-    const m = /^(\d{8}T\d{6}Z)\.json$/.exec(n);
-    if (!m) continue;
-    try {
-      const info = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { file?: string };
-      if (info.file && existsSync(join(dir, info.file))) out.push({ id: m[1]!, file: info.file });
-    } catch {
-      // An unreadable description: not a ready backup this code will delete or restore.
-    }
-  }
-  return out;
-}
+// The local driver's trash and ready listing, where the tests and older callers import them.
+export { emptyTrash, listReadies, moveToTrash } from '../storage/local.js';
 
 export function readPins(root: string): Set<string> {
   try {
@@ -48,27 +31,10 @@ export function writePins(root: string, pins: Set<string>): void {
   writeFileAtomic(join(root, 'pins.json'), JSON.stringify({ pinned: [...pins].sort() }, null, 2) + '\n');
 }
 
-export function emptyTrash(root: string): void {
-  const trash = join(root, 'trash');
-  if (!existsSync(trash)) return;
-  for (const n of readdirSync(trash)) rmSync(join(trash, n), { recursive: true, force: true });
-}
-
-/** Move each item of the plan into trash/ (the step a kill -9 may interrupt safely). */
-export function moveToTrash(root: string, deletions: readonly Deletion[]): void {
-  const trash = join(root, 'trash');
-  mkdirSync(trash, { recursive: true, mode: 0o700 });
-  for (const d of deletions) {
-    if (d.kind === 'backup') {
-      const src = join(root, d.what, d.id);
-      if (existsSync(src)) renameSync(src, join(trash, `${d.what}-${d.id}`));
-    } else {
-      for (const f of [`${d.id}.json`, d.what]) {
-        const src = join(root, 'ready', f);
-        if (existsSync(src)) renameSync(src, join(trash, `ready-${f}`));
-      }
-    }
-  }
+/** A retention deletion as the store names items. */
+export function itemOf(d: Deletion): ItemRef {
+  if (d.kind === 'ready') return { kind: 'ready', id: d.id, file: d.what };
+  return { kind: d.what === 'full' ? 'full' : 'incremental', id: d.id };
 }
 
 export function applyRetention(root: string, deletions: readonly Deletion[]): void {
@@ -76,11 +42,17 @@ export function applyRetention(root: string, deletions: readonly Deletion[]): vo
   emptyTrash(root);
 }
 
-/** The retention plan of a host's catalog as it is on disk now. */
-export function hostRetentionPlan(h: HostConfig, root: string, now: Date): RetentionPlan {
+/** The retention plan of a host's catalog as the store lists it now (pins are working state). */
+export async function hostRetentionPlan(
+  h: HostConfig,
+  root: string,
+  now: Date,
+  store: CatalogStore = new LocalStore(root),
+): Promise<RetentionPlan> {
+  const { backups, readies } = await store.list();
   return planRetention({
-    backups: readCatalog(root).backups,
-    readies: listReadies(root),
+    backups,
+    readies,
     now,
     retainDays: h.retainDays,
     retainReady: h.retainNumReadyBackups,
@@ -104,17 +76,16 @@ export async function retainHost(
   root: string,
   now: Date,
   hooks: RetainHooks = {},
+  store: CatalogStore = new LocalStore(root),
 ): Promise<Deletion[]> {
   return withAccess(
     root,
     'write',
     'retention',
     async () => {
-      const plan = hostRetentionPlan(h, root, now);
+      const plan = await hostRetentionPlan(h, root, now, store);
       hooks.onPlan?.(plan);
-      moveToTrash(root, plan.delete);
-      await hooks.beforeEmpty?.();
-      emptyTrash(root);
+      await store.remove(plan.delete.map(itemOf), hooks.beforeEmpty);
       return plan.delete;
     },
     hooks,

@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
-import { writeFileAtomic } from '../catalog/store.js';
+import type { ReadyInfo } from '../catalog/ready-info.js';
+import type { CatalogStore } from '../storage/catalog-store.js';
 import { byIdMap, chainOf } from '../catalog/chain.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../report/log.js';
@@ -42,22 +43,7 @@ import { faultPoint } from '../util/fault.js';
 
 export { ReadyFailure } from './failure.js';
 
-export interface ReadyInfo {
-  id: string;
-  host: string;
-  file: string;
-  contains: string[];
-  to_lsn: number;
-  binlog?: Manifest['binlog'];
-  bytes: number;
-  sha256: string;
-  compress: HostConfig['compress'];
-  check: { tool: 'mysqlcheck'; tables: number; ok: boolean };
-  rebuilt_base: boolean;
-  rebuild_reason?: string;
-  steps: { step: string; seconds: number; bytes?: number; backup?: string }[];
-  created_at: string;
-}
+export type { ReadyInfo } from '../catalog/ready-info.js';
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
@@ -158,6 +144,7 @@ async function verify(
 export async function makeReady(
   h: HostConfig,
   root: string,
+  store: CatalogStore,
   backups: readonly Manifest[],
   leaf: Manifest,
   log: Log,
@@ -222,7 +209,7 @@ export async function makeReady(
   }
   await applyChain(
     h,
-    root,
+    store,
     plan.apply,
     base,
     { final: false, incrementalDir: (m) => join(prep, `inc-${m.id}`), useMemory: USE_MEMORY },
@@ -317,10 +304,7 @@ export async function makeReady(
     steps,
     created_at: new Date().toISOString(),
   };
-  const readyDir = join(root, 'ready');
-  mkdirSync(readyDir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(readyDir, `${leaf.id}.json`), JSON.stringify(info, null, 2) + '\n');
-  renameSync(tmpFile, join(readyDir, info.file));
+  await store.commitReady(tmpFile, info);
   rmSync(copy, { recursive: true, force: true });
   return info;
 }

@@ -276,6 +276,8 @@ export interface PipelineOptions {
   timeoutMs: number;
   /** A file read into the first stage; with `onInput`, each chunk is seen before it is written. */
   inputFile?: string;
+  /** A stream read into the first stage instead of a file (a catalog store's openRead). */
+  input?: Readable;
   onInput?: (chunk: Buffer) => void;
   /** Where the last stage's stdout goes; with `onOutput`, each chunk is seen before it is written. */
   outputFile?: string;
@@ -326,7 +328,13 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       const first = i === 0;
       const last = i === stages.length - 1;
       const counted = !first && stages[i - 1]!.maxOutputBytes !== undefined;
-      const stdin = first ? (o.inputFile ? 'pipe' : 'ignore') : counted ? 'pipe' : (prev!.stdout as Readable);
+      const stdin = first
+        ? o.inputFile || o.input
+          ? 'pipe'
+          : 'ignore'
+        : counted
+          ? 'pipe'
+          : (prev!.stdout as Readable);
       const stdout = last && !o.outputFile ? 'ignore' : 'pipe';
       // The whole pipeline's timer governs; each stage gets a generous one of its own as a backstop.
       const t = track(s.cmd, s.args, {
@@ -359,8 +367,8 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
         prev.stdout.destroy();
       }
     });
-    if (o.inputFile) {
-      const src = createReadStream(o.inputFile, { highWaterMark: 1 << 20 });
+    if (o.inputFile || o.input) {
+      const src = o.input ?? createReadStream(o.inputFile!, { highWaterMark: 1 << 20 });
       const sink = tracked[0]!.child.stdin as Writable;
       pumps.push(o.onInput ? streamPipeline(src, tap(o.onInput), sink) : streamPipeline(src, sink));
     }

@@ -1,0 +1,70 @@
+/** `ready/<id>.json`: the description (and commit marker) of a ready file. Parsed here only. */
+import type { HostConfig } from '../config/load.js';
+import type { Manifest } from './manifest.js';
+import { isItemFileName, isItemId } from './names.js';
+
+export interface ReadyInfo {
+  id: string;
+  host: string;
+  file: string;
+  contains: string[];
+  to_lsn: number;
+  binlog?: Manifest['binlog'];
+  bytes: number;
+  sha256: string;
+  compress: HostConfig['compress'];
+  check: { tool: 'mysqlcheck'; tables: number; ok: boolean };
+  rebuilt_base: boolean;
+  rebuild_reason?: string;
+  steps: { step: string; seconds: number; bytes?: number; backup?: string }[];
+  created_at: string;
+}
+
+/** What retention needs of a ready item: its id and its data file. */
+export interface ReadyRef {
+  id: string;
+  file: string;
+}
+
+function asObject(text: string): Record<string, unknown> | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return 'not valid JSON';
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not an object';
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Pure: the part of `<id>.json` that names its file. Its own id, when it states one, must be the
+ * id of its name; the file must be a plain name starting with the id (never `../x`).
+ */
+export function parseReadyRef(text: string, id: string): ReadyRef | string {
+  const o = asObject(text);
+  if (typeof o === 'string') return `${id}.json is ${o}`;
+  if (o.id !== undefined && o.id !== id) return `${id}.json says it is ${JSON.stringify(o.id)}`;
+  if (!isItemFileName(o.file) || !o.file.startsWith(`${id}.`) || o.file === `${id}.json`)
+    return `${id}.json names no valid ready file (${JSON.stringify(o.file ?? null)})`;
+  return { id, file: o.file };
+}
+
+const COMPRESS = new Set(['zstd', 'gzip', 'qpress', 'none']);
+
+/** Pure: the whole description, checked enough to restore from; an error message otherwise. */
+export function parseReadyInfo(text: string, id: string): ReadyInfo | string {
+  const ref = parseReadyRef(text, id);
+  if (typeof ref === 'string') return ref;
+  const o = JSON.parse(text) as Record<string, unknown>;
+  if (!Array.isArray(o.contains) || o.contains.length === 0 || !o.contains.every(isItemId))
+    return `${id}.json has no valid "contains"`;
+  for (const k of ['bytes', 'to_lsn'] as const)
+    if (typeof o[k] !== 'number' || !Number.isSafeInteger(o[k]) || (o[k] as number) < 0)
+      return `${id}.json has a non-numeric "${k}"`;
+  if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256))
+    return `${id}.json has no valid "sha256"`;
+  if (typeof o.compress !== 'string' || !COMPRESS.has(o.compress))
+    return `${id}.json has an unknown compress ${JSON.stringify(o.compress ?? null)}`;
+  return { ...(o as unknown as ReadyInfo), id, file: ref.file };
+}
