@@ -50,21 +50,29 @@ export function parseReadyRef(text: string, id: string): ReadyRef | string {
   return { id, file: o.file };
 }
 
+/**
+ * A description as read back from a store: what a restore needs is required (file, sha256,
+ * compress); the rest is checked when present (older or hand-made descriptions lack it).
+ */
+export type StoredReadyInfo = Pick<ReadyInfo, 'id' | 'file' | 'sha256' | 'compress'> &
+  Partial<Omit<ReadyInfo, 'id' | 'file' | 'sha256' | 'compress'>>;
+
 const COMPRESS = new Set(['zstd', 'gzip', 'qpress', 'none']);
 
+const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
 /** Pure: the whole description, checked enough to restore from; an error message otherwise. */
-export function parseReadyInfo(text: string, id: string): ReadyInfo | string {
+export function parseReadyInfo(text: string, id: string): StoredReadyInfo | string {
   const ref = parseReadyRef(text, id);
   if (typeof ref === 'string') return ref;
   const o = JSON.parse(text) as Record<string, unknown>;
-  if (!Array.isArray(o.contains) || o.contains.length === 0 || !o.contains.every(isItemId))
-    return `${id}.json has no valid "contains"`;
-  for (const k of ['bytes', 'to_lsn'] as const)
-    if (typeof o[k] !== 'number' || !Number.isSafeInteger(o[k]) || (o[k] as number) < 0)
-      return `${id}.json has a non-numeric "${k}"`;
   if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256))
     return `${id}.json has no valid "sha256"`;
   if (typeof o.compress !== 'string' || !COMPRESS.has(o.compress))
     return `${id}.json has an unknown compress ${JSON.stringify(o.compress ?? null)}`;
-  return { ...(o as unknown as ReadyInfo), id, file: ref.file };
+  if (o.contains !== undefined && (!Array.isArray(o.contains) || !o.contains.every(isItemId)))
+    return `${id}.json has an invalid "contains"`;
+  for (const k of ['bytes', 'to_lsn'] as const)
+    if (o[k] !== undefined && !isCount(o[k])) return `${id}.json has a non-numeric "${k}"`;
+  return { ...(o as unknown as StoredReadyInfo), id, file: ref.file };
 }

@@ -5,17 +5,18 @@
  * Retention plans and moves under the catalog's exclusive access (access.ts), so that no `keep`
  * adds a pin meanwhile and no restore or verify is reading what goes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRetention, type Deletion, type RetentionPlan } from '../retention.js';
 import type { HostConfig } from '../config/load.js';
 import { writeFileAtomic } from './store.js';
 import { acquireAccess, withAccess, type AccessOptions } from './access.js';
 import type { CatalogStore, ItemRef } from '../storage/catalog-store.js';
-import { emptyTrash, LocalStore, moveToTrash } from '../storage/local.js';
+import { LocalStore } from '../storage/local.js';
+import { isItemFileName, isItemId } from './names.js';
 
-// The local driver's trash and ready listing, where the tests and older callers import them.
-export { emptyTrash, listReadies, moveToTrash } from '../storage/local.js';
+// The local driver's listing of ready/, where older callers import it.
+export { listReadies } from '../storage/local.js';
 
 export function readPins(root: string): Set<string> {
   try {
@@ -29,6 +30,34 @@ export function readPins(root: string): Set<string> {
 export function writePins(root: string, pins: Set<string>): void {
   mkdirSync(root, { recursive: true, mode: 0o700 });
   writeFileAtomic(join(root, 'pins.json'), JSON.stringify({ pinned: [...pins].sort() }, null, 2) + '\n');
+}
+
+export function emptyTrash(root: string): void {
+  const trash = join(root, 'trash');
+  if (!existsSync(trash)) return;
+  for (const n of readdirSync(trash)) rmSync(join(trash, n), { recursive: true, force: true });
+}
+
+/** Move each item of the plan into trash/ (the step a kill -9 may interrupt safely). */
+export function moveToTrash(root: string, deletions: readonly Deletion[]): void {
+  const trash = join(root, 'trash');
+  mkdirSync(trash, { recursive: true, mode: 0o700 });
+  for (const d of deletions) {
+    if (!isItemId(d.id)) continue;
+    if (d.kind === 'backup') {
+      if (d.what !== 'full' && d.what !== 'incremental') continue;
+      const src = join(root, d.what, d.id);
+      if (existsSync(src)) renameSync(src, join(trash, `${d.what}-${d.id}`));
+    } else {
+      // The description first: a kill after it leaves an unlisted data file, never a listed item
+      // without its data.
+      for (const f of [`${d.id}.json`, d.what]) {
+        if (!isItemFileName(f)) continue;
+        const src = join(root, 'ready', f);
+        if (existsSync(src)) renameSync(src, join(trash, `ready-${f}`));
+      }
+    }
+  }
 }
 
 /** A retention deletion as the store names items. */

@@ -89,8 +89,8 @@ export async function listHost(backupDir: string, host: string): Promise<HostLis
       ready.push({
         id: r.id,
         file: r.file,
-        contains: info.contains,
-        bytes: info.bytes,
+        contains: info.contains ?? [],
+        bytes: info.bytes ?? 0,
         sha256: info.sha256,
         check: info.check,
       });

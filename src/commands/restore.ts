@@ -19,7 +19,7 @@ import { UsageError, XbError, errorMessage } from '../errors.js';
 import { which } from '../engine/binaries.js';
 import { engineFor } from '../engine/engine.js';
 import { decompressor } from '../ready/commands.js';
-import type { ReadyInfo } from '../catalog/ready-info.js';
+import type { StoredReadyInfo as ReadyInfo } from '../catalog/ready-info.js';
 import { applyChain, decompressorBin, managerBin, USE_MEMORY } from '../ready/apply.js';
 import { traversable, workerSetup } from '../ready/worker.js';
 import { ChecksumMismatch, isNoSpace } from '../ready/failure.js';

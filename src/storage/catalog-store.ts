@@ -14,10 +14,10 @@
  */
 import type { Readable } from 'node:stream';
 import type { BackupType, Manifest } from '../catalog/manifest.js';
-import type { ReadyInfo, ReadyRef } from '../catalog/ready-info.js';
+import type { ReadyInfo, ReadyRef, StoredReadyInfo } from '../catalog/ready-info.js';
 import { XbError } from '../errors.js';
 
-export type { ReadyInfo, ReadyRef };
+export type { ReadyInfo, ReadyRef, StoredReadyInfo };
 
 /** A stored backup: `<kind>/<id>/`. */
 export interface BackupRef {
@@ -48,7 +48,7 @@ export interface CatalogStore {
   /** The manifest of a backup, validated; StoreError when missing or invalid. */
   readManifest(ref: BackupRef): Promise<Manifest>;
   /** The description of a ready file, validated; StoreError when missing or invalid. */
-  readReady(id: string): Promise<ReadyInfo>;
+  readReady(id: string): Promise<StoredReadyInfo>;
   /** A data file of an item as a stream (the stream, checkpoints, a ready file). */
   openRead(ref: BackupRef | ReadyRef, file: string): Promise<Readable>;
   /**
@@ -72,9 +72,7 @@ export interface CatalogStore {
   /**
    * Delete items in the given order, in two phases: first each item stops being listed (local:
    * moved into trash/; object store: its manifest deleted), then `between` runs, then the data
-   * goes. A kill midway leaves only unlisted data, which `sweep` removes.
+   * goes. A kill midway leaves only unlisted data (local: trash/, emptied at the next run).
    */
   remove(items: readonly ItemRef[], between?: () => Promise<void>): Promise<void>;
-  /** Remove what an interrupted remove left (unlisted data). */
-  sweep(): Promise<void>;
 }

@@ -4,23 +4,24 @@
  * into full/ or incremental/; a ready file by renaming it into ready/, then writing `<id>.json`.
  * Deletion goes through trash/ so that a kill midway never leaves an incremental without its parent.
  */
-import {
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-} from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { commitBackup, readCatalog, updateManifest, writeFileAtomic } from '../catalog/store.js';
 import { parseManifest, type Manifest } from '../catalog/manifest.js';
 import { isItemFileName, isItemId } from '../catalog/names.js';
-import { parseReadyInfo, parseReadyRef, type ReadyInfo, type ReadyRef } from '../catalog/ready-info.js';
+import {
+  parseReadyInfo,
+  parseReadyRef,
+  type ReadyInfo,
+  type ReadyRef,
+  type StoredReadyInfo,
+} from '../catalog/ready-info.js';
 import type { Deletion } from '../retention.js';
+// Retention's trash I/O lives in catalog/retain.ts (which imports this module back, for its
+// default store: a cycle that is safe, both sides use the other only inside functions).
+import { emptyTrash, moveToTrash } from '../catalog/retain.js';
 import {
   StoreError,
   type BackupRef,
@@ -61,34 +62,6 @@ export function scanReadies(root: string): { readies: ReadyRef[]; problems: stri
 /** The ready items of a host: a description whose file exists (what retention and restore see). */
 export function listReadies(root: string): ReadyRef[] {
   return scanReadies(root).readies;
-}
-
-export function emptyTrash(root: string): void {
-  const trash = join(root, 'trash');
-  if (!existsSync(trash)) return;
-  for (const n of readdirSync(trash)) rmSync(join(trash, n), { recursive: true, force: true });
-}
-
-/** Move each item of the plan into trash/ (the step a kill -9 may interrupt safely). */
-export function moveToTrash(root: string, deletions: readonly Deletion[]): void {
-  const trash = join(root, 'trash');
-  mkdirSync(trash, { recursive: true, mode: 0o700 });
-  for (const d of deletions) {
-    if (!isItemId(d.id)) continue;
-    if (d.kind === 'backup') {
-      if (d.what !== 'full' && d.what !== 'incremental') continue;
-      const src = join(root, d.what, d.id);
-      if (existsSync(src)) renameSync(src, join(trash, `${d.what}-${d.id}`));
-    } else {
-      // The description first: a kill after it leaves an unlisted data file, never a listed item
-      // without its data.
-      for (const f of [`${d.id}.json`, d.what]) {
-        if (!isItemFileName(f)) continue;
-        const src = join(root, 'ready', f);
-        if (existsSync(src)) renameSync(src, join(trash, `ready-${f}`));
-      }
-    }
-  }
 }
 
 function asDeletion(i: ItemRef): Deletion {
@@ -142,7 +115,7 @@ export class LocalStore implements CatalogStore {
     return m;
   }
 
-  async readReady(id: string): Promise<ReadyInfo> {
+  async readReady(id: string): Promise<StoredReadyInfo> {
     const name = `ready/${checkId(id)}.json`;
     let text: string;
     try {
@@ -196,10 +169,6 @@ export class LocalStore implements CatalogStore {
   async remove(items: readonly ItemRef[], between?: () => Promise<void>): Promise<void> {
     moveToTrash(this.root, items.map(asDeletion));
     await between?.();
-    emptyTrash(this.root);
-  }
-
-  async sweep(): Promise<void> {
     emptyTrash(this.root);
   }
 }
