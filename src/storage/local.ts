@@ -19,6 +19,7 @@ import {
   type StoredReadyInfo,
 } from '../catalog/ready-info.js';
 import type { Deletion } from '../retention.js';
+import { faultPoint } from '../util/fault.js';
 // Retention's trash I/O lives in catalog/retain.ts (which imports this module back, for its
 // default store: a cycle that is safe, both sides use the other only inside functions).
 import { emptyTrash, moveToTrash } from '../catalog/retain.js';
@@ -147,6 +148,7 @@ export class LocalStore implements CatalogStore {
   async commitBackup(stagingDir: string, m: Manifest): Promise<void> {
     const ok = parseManifest(JSON.stringify(m));
     if (typeof ok === 'string') throw new StoreError(`refusing to commit ${m.type}/${m.id}: ${ok}`);
+    await faultPoint('commit'); // data staged, no manifest yet
     commitBackup(this.root, stagingDir, m);
   }
 
@@ -156,6 +158,7 @@ export class LocalStore implements CatalogStore {
     const dir = join(this.root, 'ready');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     renameSync(stagedFile, join(dir, info.file));
+    await faultPoint('commit'); // data in place, no description yet
     // The description last: it is the commit marker.
     writeFileAtomic(join(dir, `${info.id}.json`), JSON.stringify(info, null, 2) + '\n');
   }
