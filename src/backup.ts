@@ -47,6 +47,7 @@ import { errorMessage } from './errors.js';
 import { parseManagerHost } from './config/values.js';
 import { uniqueId } from './time.js';
 import type { Log } from './report/log.js';
+import { hostLockPath, stagingDir } from './storage/host-state.js';
 
 export interface HostRunResult {
   host: string;
@@ -166,7 +167,7 @@ async function transfer(
   install: { install: boolean; helperSha256: string },
   cap: Cap,
 ): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
-  const tmpDir = join(root, 'tmp', id);
+  const tmpDir = join(stagingDir(root), id);
   const file = streamFileName(streamCompression(h.compress));
   // Push: a directory of this run only, for the push account (transfer/push.ts); root takes the
   // stream out of it after the playbook and removes it whatever happened.
@@ -400,7 +401,7 @@ export async function backupHost(
   let decision: Decision | undefined;
   try {
     ensureLayout(root);
-    const { lock, tookOver } = acquireLock(join(root, '.lock'), 'host', h.name);
+    const { lock, tookOver } = acquireLock(hostLockPath(root), 'host', h.name);
     release = () => lock.release();
     if (tookOver) log.warn({ step: 'lock' }, tookOver);
     const trashLeft = await emptyLeftoverTrash(root); // what a killed retention left behind

@@ -34,6 +34,7 @@ import { credentialsFileContent } from '../engine/credentials.js';
 import { hostSettings } from '../setup.js';
 import { writeFileAtomic } from '../catalog/store.js';
 import { targetFromDefaults } from './restore-target.js';
+import { prepareDir } from '../storage/host-state.js';
 
 export interface RestoreOptions {
   ready?: string;
@@ -113,7 +114,7 @@ async function prepareChain(
   if (!leaf) throw new XbError(`no backup ${id} in ${store.where} (see xb-mgr list)`);
   const chain = chainOf(leaf, byIdMap(backups));
   if (chain.broken) throw new XbError(`cannot restore ${id}: ${chain.broken}`);
-  const prep = join(root, 'prepare');
+  const prep = prepareDir(root);
   mkdirSync(prep, { recursive: true, mode: 0o700 });
   traversable(workerSetup(), [h.backupDir, root, prep]);
   const work = join(prep, `restore-${process.pid}`);

@@ -40,6 +40,7 @@ import { asReadyFailure, isNoSpace, ReadyFailure } from './failure.js';
 import { parseMysqlcheck } from './mysqlcheck.js';
 import { serverLogProblems } from './server-log.js';
 import { faultPoint } from '../util/fault.js';
+import { prepareDir, stagingDir } from '../storage/host-state.js';
 
 export { ReadyFailure } from './failure.js';
 
@@ -168,7 +169,7 @@ export async function makeReady(
   const chain = chainOf(leaf, byIdMap(backups));
   if (chain.broken)
     throw new ReadyFailure(`cannot prepare ${leaf.id}: ${chain.broken}`, 'prepare', undefined, leaf);
-  const prep = join(root, 'prepare');
+  const prep = prepareDir(root);
   mkdirSync(prep, { recursive: true, mode: 0o700 });
   const setup = workerSetup();
   // The worker reaches its working directories below prepare/ by path; it can list none of these.
@@ -250,7 +251,7 @@ export async function makeReady(
 
   // Compress the verified copy into tmp/, then its description and the rename into ready/.
   const ext = readyExtension(h.compress);
-  const tmpFile = join(root, 'tmp', `${leaf.id}${ext}.part`);
+  const tmpFile = join(stagingDir(root), `${leaf.id}${ext}.part`);
   const hash = createHash('sha256');
   let bytes = 0;
   // tar reads the worker's directory, so it runs as the worker; root only compresses its output.
@@ -311,7 +312,7 @@ export async function makeReady(
 
 /** Keep a failed working directory as prepare/failed-<id> (only the newest failure per host). */
 export function keepFailed(root: string, dir: string | undefined, id: string): string | undefined {
-  const prep = join(root, 'prepare');
+  const prep = prepareDir(root);
   if (!existsSync(prep)) return undefined;
   for (const n of readdirSync(prep))
     if (n.startsWith('failed-')) rmSync(join(prep, n), { recursive: true, force: true });

@@ -1,27 +1,21 @@
 /**
  * The host's working state on the manager, kept apart from what is stored (catalog-store.ts): it
- * never goes off-site and a second store driver does not change it. Today it lives in the same
- * directory as the local store: `<backup_dir>/<host>/`.
+ * never goes to a store, and a second store driver does not change it. It lives in the host's
+ * directory `<backup_dir>/<host>/` (`root` below), beside the local store's items.
  */
 import { join } from 'node:path';
-import { ensureLayout, hostDir } from '../catalog/store.js';
 
-export interface HostState {
-  root: string;
-  /** The prepared base (+ base.json), verify copies, failed-<id>/, restore work. */
-  prepare: string;
-  /** Transfers and ready files being written (staging for the store's commits). */
-  tmp: string;
-  /** The host's run lock. */
-  lock: string;
+/** The prepared base (+ base.json), verify copies, failed-<id>/, restore work. */
+export function prepareDir(root: string): string {
+  return join(root, 'prepare');
 }
 
-export function hostState(backupDir: string, host: string): HostState {
-  const root = hostDir(backupDir, host);
-  return { root, prepare: join(root, 'prepare'), tmp: join(root, 'tmp'), lock: join(root, '.lock') };
+/** Transfers and ready files being written: the staging area of the store's commits. */
+export function stagingDir(root: string): string {
+  return join(root, 'tmp');
 }
 
-/** Create the host's directories (working state and the local store's), 0700. */
-export function ensureHostLayout(s: HostState): void {
-  ensureLayout(s.root);
+/** The host's run lock. */
+export function hostLockPath(root: string): string {
+  return join(root, '.lock');
 }

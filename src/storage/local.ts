@@ -4,7 +4,15 @@
  * into full/ or incremental/; a ready file by renaming it into ready/, then writing `<id>.json`.
  * Deletion goes through trash/ so that a kill midway never leaves an incremental without its parent.
  */
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -63,6 +71,20 @@ export function scanReadies(root: string): { readies: ReadyRef[]; problems: stri
 /** The ready items of a host: a description whose file exists (what retention and restore see). */
 export function listReadies(root: string): ReadyRef[] {
   return scanReadies(root).readies;
+}
+
+/**
+ * Remove ready data no description names: what a kill between a ready commit's data and its
+ * description, or between a removal's two steps, left. Runs inside a commit, under the host's
+ * lock, so no other commit is half done.
+ */
+function dropUnlisted(dir: string): void {
+  const names = readdirSync(dir);
+  const described = new Set(names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+  for (const n of names) {
+    const id = /^(\d{8}T\d{6}Z)\./.exec(n)?.[1];
+    if (id && !described.has(id)) rmSync(join(dir, n), { force: true });
+  }
 }
 
 function asDeletion(i: ItemRef): Deletion {
@@ -157,6 +179,7 @@ export class LocalStore implements CatalogStore {
     if (typeof ok === 'string') throw new StoreError(`refusing to commit ready/${info.id}: ${ok}`);
     const dir = join(this.root, 'ready');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    dropUnlisted(dir);
     renameSync(stagedFile, join(dir, info.file));
     await faultPoint('commit'); // data in place, no description yet
     // The description last: it is the commit marker.

@@ -231,6 +231,23 @@ t.test('a kill between data and manifest leaves no visible item', async (t) => {
   }
 });
 
+t.test('a ready commit removes ready data no description names (what a kill left)', async (t) => {
+  const root = tempRoot(t);
+  const store = new LocalStore(root);
+  const first = readyInfo(F.id, { file: `${F.id}.tar.zst` });
+  await store.commitReady(await stageReady(root, first), first);
+  writeFileSync(join(root, 'ready', '20261120T010000Z.tar.zst'), 'orphan'); // data, no description
+  writeFileSync(join(root, 'ready', '20261120T010000Z.json.tmp-1-ab'), '{'); // a killed atomic write
+  writeFileSync(join(root, 'ready', 'notes.txt'), 'not an item');
+  const info = readyInfo(RID);
+  await store.commitReady(await stageReady(root, info), info);
+  t.strictSame(
+    readdirSync(join(root, 'ready')).sort(),
+    [`${F.id}.json`, `${F.id}.tar.zst`, `${RID}.json`, `${RID}.tar.zst`, 'notes.txt'],
+    'orphans gone, items and foreign names kept',
+  );
+});
+
 t.test('hostile names are refused on the way in and out', async (t) => {
   const root = tempRoot(t);
   const store = new LocalStore(root);
