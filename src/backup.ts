@@ -8,14 +8,9 @@ import type { Context } from './context.js';
 import type { HostConfig } from './config/load.js';
 import type { Inventory } from './inventory.js';
 import { acquireLock } from './catalog/lock.js';
-import {
-  cleanTmp,
-  commitBackup,
-  ensureLayout,
-  hostDir,
-  readCatalog,
-  updateManifest,
-} from './catalog/store.js';
+import { cleanTmp, ensureLayout, hostDir } from './catalog/store.js';
+import { openStore } from './storage/open.js';
+import type { CatalogStore } from './storage/catalog-store.js';
 import { keepFailed, makeReady, ReadyFailure, type ReadyInfo } from './ready/make.js';
 import { emptyLeftoverTrash, retainHost } from './catalog/retain.js';
 import { faultPoint } from './util/fault.js';
@@ -52,6 +47,7 @@ import { errorMessage } from './errors.js';
 import { parseManagerHost } from './config/values.js';
 import { uniqueId } from './time.js';
 import type { Log } from './report/log.js';
+import { hostLockPath, stagingDir } from './storage/host-state.js';
 
 export interface HostRunResult {
   host: string;
@@ -171,7 +167,7 @@ async function transfer(
   install: { install: boolean; helperSha256: string },
   cap: Cap,
 ): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
-  const tmpDir = join(root, 'tmp', id);
+  const tmpDir = join(stagingDir(root), id);
   const file = streamFileName(streamCompression(h.compress));
   // Push: a directory of this run only, for the push account (transfer/push.ts); root takes the
   // stream out of it after the playbook and removes it whatever happened.
@@ -330,28 +326,46 @@ export function restoredAt(root: string): string | undefined {
 }
 
 /** Retention, only after the host's run succeeded end to end (under the catalog's exclusive access). */
-async function retain(h: HostConfig, root: string, now: Date, log: Log): Promise<Deletion[]> {
-  return retainHost(h, root, now, {
-    onWait: (m) => log.info({ step: 'retain' }, m),
-    onPlan: (plan) => {
-      for (const d of plan.delete)
-        log.info(
-          { step: 'retain', id: d.id, kind: d.kind },
-          `deleting ${d.kind} ${d.what} ${d.id}: ${d.reason}`,
-        );
+async function retain(
+  h: HostConfig,
+  root: string,
+  store: CatalogStore,
+  now: Date,
+  log: Log,
+): Promise<Deletion[]> {
+  return retainHost(
+    h,
+    root,
+    now,
+    {
+      onWait: (m) => log.info({ step: 'retain' }, m),
+      onPlan: (plan) => {
+        for (const d of plan.delete)
+          log.info(
+            { step: 'retain', id: d.id, kind: d.kind },
+            `deleting ${d.kind} ${d.what} ${d.id}: ${d.reason}`,
+          );
+      },
+      beforeEmpty: () => faultPoint('retention'),
     },
-    beforeEmpty: () => faultPoint('retention'),
-  });
+    store,
+  );
 }
 
 /** A failed ready step: keep its working directory, mark the backup unusable when its data is at fault. */
-function readyFailed(root: string, e: ReadyFailure, m: Manifest, log: Log): Partial<HostRunResult> {
+async function readyFailed(
+  root: string,
+  store: CatalogStore,
+  e: ReadyFailure,
+  m: Manifest,
+  log: Log,
+): Promise<Partial<HostRunResult>> {
   const kept = e.stage === 'prepare' || e.stage === 'verify' ? keepFailed(root, e.workDir, m.id) : undefined;
   cleanTmp(root);
   let unusable: HostRunResult['unusable'];
   if (e.unusable) {
     const reason = `${e.stage} failed: ${e.message}`;
-    updateManifest(root, { ...e.unusable, unusable: { reason, at: new Date().toISOString() } });
+    await store.updateManifest({ ...e.unusable, unusable: { reason, at: new Date().toISOString() } });
     unusable = { id: e.unusable.id, reason };
     log.error(
       { step: 'ready', unusable: e.unusable.id },
@@ -382,11 +396,12 @@ export async function backupHost(
     return done({ ok: false, error });
   }
   const root = hostDir(h.backupDir, h.name);
+  const store = openStore(h);
   let release: (() => void) | undefined;
   let decision: Decision | undefined;
   try {
     ensureLayout(root);
-    const { lock, tookOver } = acquireLock(join(root, '.lock'), 'host', h.name);
+    const { lock, tookOver } = acquireLock(hostLockPath(root), 'host', h.name);
     release = () => lock.release();
     if (tookOver) log.warn({ step: 'lock' }, tookOver);
     const trashLeft = await emptyLeftoverTrash(root); // what a killed retention left behind
@@ -395,7 +410,7 @@ export async function backupHost(
     if (removed.length > 0)
       log.warn({ step: 'cleanup' }, `removed leftovers of an interrupted run: tmp/${removed.join(', tmp/')}`);
     removePushDirs(h.backupDir, h.name); // push directories of a killed run: no DB host may write there
-    const catalog = readCatalog(root);
+    const catalog = await store.list();
     for (const p of catalog.problems) log.warn({ step: 'catalog' }, `ignored ${p}`);
     decision = decide({
       backups: catalog.backups,
@@ -452,7 +467,7 @@ export async function backupHost(
       t = await attempt(decision);
     }
     const m = t.manifest!;
-    commitBackup(root, t.tmpDir, m);
+    await store.commitBackup(t.tmpDir, m);
     log.info(
       {
         step: 'commit',
@@ -467,16 +482,16 @@ export async function backupHost(
     );
     const base = { type: m.type, id: m.id, parent: m.parent, bytes: m.bytes, reason: decision.reason };
     try {
-      const ready = await makeReady(h, root, [...catalog.backups, m], m, log);
+      const ready = await makeReady(h, root, store, [...catalog.backups, m], m, log);
       log.info(
         { step: 'ready', id: ready.id, bytes: ready.bytes },
         `ready backup ${ready.file} (${ready.bytes} bytes, ${ready.check.tables} tables OK)`,
       );
-      const deleted = await retain(h, root, o.now, log);
+      const deleted = await retain(h, root, store, o.now, log);
       return done({ ok: true, ...base, ready, deleted });
     } catch (e) {
       if (!(e instanceof ReadyFailure)) throw e;
-      return done({ ok: false, ...base, ...readyFailed(root, e, m, log) });
+      return done({ ok: false, ...base, ...(await readyFailed(root, store, e, m, log)) });
     }
   } catch (e) {
     const error = errorMessage(e);

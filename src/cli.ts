@@ -83,7 +83,7 @@ function program(): Command {
     .action(async (o: { host?: string[]; full?: boolean; now?: string; json?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
       const { formatPlan, planCommand } = await import('./commands/plan.js');
-      const plan = planCommand(ctx, o.now, o.full === true);
+      const plan = await planCommand(ctx, o.now, o.full === true);
       process.stdout.write(o.json ? JSON.stringify(plan, null, 2) + '\n' : formatPlan(plan) + '\n');
     });
 
@@ -94,7 +94,7 @@ function program(): Command {
     .action(async (o: { host?: string[]; json?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
       const { formatListing, listCommand } = await import('./commands/list.js');
-      const hosts = listCommand(ctx);
+      const hosts = await listCommand(ctx);
       process.stdout.write(o.json ? JSON.stringify({ hosts }, null, 2) + '\n' : formatListing(hosts) + '\n');
     });
 

@@ -1,4 +1,5 @@
 /** manifest.json of a stored backup (docs/ARCHITECTURE.md, catalog). */
+import { isItemFileName, isItemId } from './names.js';
 
 export type BackupType = 'full' | 'incremental';
 
@@ -58,5 +59,10 @@ export function parseManifest(text: string): Manifest | string {
   if (m.type !== 'full' && m.type !== 'incremental')
     return `manifest.json has an unknown type ${JSON.stringify(m.type)}`;
   if (m.type === 'incremental' && !m.parent) return 'manifest.json of an incremental names no parent';
+  // Names from a store are joined into paths and keys: nothing that could leave the item's place.
+  if (!isItemId(m.id)) return `manifest.json has an invalid id ${JSON.stringify(m.id)}`;
+  if (m.parent != null && !isItemId(m.parent))
+    return `manifest.json has an invalid parent ${JSON.stringify(m.parent)}`;
+  if (!isItemFileName(m.file)) return `manifest.json names an invalid file ${JSON.stringify(m.file)}`;
   return m as Manifest;
 }

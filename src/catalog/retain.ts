@@ -7,32 +7,16 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { planRetention, type Deletion, type ReadyEntry, type RetentionPlan } from '../retention.js';
+import { planRetention, type Deletion, type RetentionPlan } from '../retention.js';
 import type { HostConfig } from '../config/load.js';
-import { readCatalog, writeFileAtomic } from './store.js';
+import { writeFileAtomic } from './store.js';
 import { acquireAccess, withAccess, type AccessOptions } from './access.js';
+import type { CatalogStore, ItemRef } from '../storage/catalog-store.js';
+import { LocalStore } from '../storage/local.js';
+import { isItemFileName, isItemId } from './names.js';
 
-export function listReadies(root: string): ReadyEntry[] {
-  const dir = join(root, 'ready');
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: ReadyEntry[] = [];
-  for (const n of names) {
-    const m = /^(\d{8}T\d{6}Z)\.json$/.exec(n);
-    if (!m) continue;
-    try {
-      const info = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { file?: string };
-      if (info.file && existsSync(join(dir, info.file))) out.push({ id: m[1]!, file: info.file });
-    } catch {
-      // An unreadable description: not a ready backup this code will delete or restore.
-    }
-  }
-  return out;
-}
+// The local driver's listing of ready/, where older callers import it.
+export { listReadies } from '../storage/local.js';
 
 export function readPins(root: string): Set<string> {
   try {
@@ -59,11 +43,16 @@ export function moveToTrash(root: string, deletions: readonly Deletion[]): void 
   const trash = join(root, 'trash');
   mkdirSync(trash, { recursive: true, mode: 0o700 });
   for (const d of deletions) {
+    if (!isItemId(d.id)) continue;
     if (d.kind === 'backup') {
+      if (d.what !== 'full' && d.what !== 'incremental') continue;
       const src = join(root, d.what, d.id);
       if (existsSync(src)) renameSync(src, join(trash, `${d.what}-${d.id}`));
     } else {
+      // The description first: a kill after it leaves an unlisted data file, never a listed item
+      // without its data.
       for (const f of [`${d.id}.json`, d.what]) {
+        if (!isItemFileName(f)) continue;
         const src = join(root, 'ready', f);
         if (existsSync(src)) renameSync(src, join(trash, `ready-${f}`));
       }
@@ -71,16 +60,28 @@ export function moveToTrash(root: string, deletions: readonly Deletion[]): void 
   }
 }
 
+/** A retention deletion as the store names items. */
+export function itemOf(d: Deletion): ItemRef {
+  if (d.kind === 'ready') return { kind: 'ready', id: d.id, file: d.what };
+  return { kind: d.what === 'full' ? 'full' : 'incremental', id: d.id };
+}
+
 export function applyRetention(root: string, deletions: readonly Deletion[]): void {
   moveToTrash(root, deletions);
   emptyTrash(root);
 }
 
-/** The retention plan of a host's catalog as it is on disk now. */
-export function hostRetentionPlan(h: HostConfig, root: string, now: Date): RetentionPlan {
+/** The retention plan of a host's catalog as the store lists it now (pins are working state). */
+export async function hostRetentionPlan(
+  h: HostConfig,
+  root: string,
+  now: Date,
+  store: CatalogStore = new LocalStore(root),
+): Promise<RetentionPlan> {
+  const { backups, readies } = await store.list();
   return planRetention({
-    backups: readCatalog(root).backups,
-    readies: listReadies(root),
+    backups,
+    readies,
     now,
     retainDays: h.retainDays,
     retainReady: h.retainNumReadyBackups,
@@ -104,17 +105,16 @@ export async function retainHost(
   root: string,
   now: Date,
   hooks: RetainHooks = {},
+  store: CatalogStore = new LocalStore(root),
 ): Promise<Deletion[]> {
   return withAccess(
     root,
     'write',
     'retention',
     async () => {
-      const plan = hostRetentionPlan(h, root, now);
+      const plan = await hostRetentionPlan(h, root, now, store);
       hooks.onPlan?.(plan);
-      moveToTrash(root, plan.delete);
-      await hooks.beforeEmpty?.();
-      emptyTrash(root);
+      await store.remove(plan.delete.map(itemOf), hooks.beforeEmpty);
       return plan.delete;
     },
     hooks,

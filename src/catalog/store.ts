@@ -1,7 +1,8 @@
 /**
  * The on-disk catalog of one host (docs/ARCHITECTURE.md): full/, incremental/, ready/, prepare/, tmp/, trash/.
  * A directory in full/ or incremental/ is always a complete backup: it is written in tmp/ with its
- * manifest and renamed into place as the last step.
+ * manifest and renamed into place as the last step. The low-level reads and writes of the local
+ * layout: the local driver (storage/local.ts) builds on them; other code goes through CatalogStore.
  */
 import {
   closeSync,
@@ -74,12 +75,6 @@ function fsyncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
-}
-
-/** Write a file atomically: temporary name, fsync, rename, fsync of the directory. */
-/** The stream file of a stored backup. */
-export function catalogFile(root: string, m: Pick<Manifest, 'type' | 'id' | 'file'>): string {
-  return join(backupPath(root, m), m.file);
 }
 
 /**

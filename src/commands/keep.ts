@@ -1,6 +1,7 @@
 /** `xb-mgr keep --host H ID [--release]`: pin a backup (and with it its ancestors) against retention. */
 import type { Context } from '../context.js';
-import { hostDir, readCatalog } from '../catalog/store.js';
+import { hostDir } from '../catalog/store.js';
+import { openStore } from '../storage/open.js';
 import { readPins, writePins } from '../catalog/retain.js';
 import { withAccess, type AccessOptions } from '../catalog/access.js';
 import { UsageError } from '../errors.js';
@@ -20,14 +21,14 @@ export async function keepCommand(
     root,
     'write',
     `keep ${id}${release ? ' --release' : ''}`,
-    () => {
+    async () => {
       const pins = readPins(root);
       if (release) {
         if (!pins.delete(id)) throw new UsageError(`${h.name}: ${id} is not pinned`);
         writePins(root, pins);
         return `${h.name}: released ${id}; retention may delete it again`;
       }
-      const m = readCatalog(root).backups.find((b) => b.id === id);
+      const m = (await openStore(h).list()).backups.find((b) => b.id === id);
       if (!m) throw new UsageError(`${h.name}: no backup ${id} in ${root} (see xb-mgr list)`);
       pins.add(id);
       writePins(root, pins);

@@ -1,10 +1,10 @@
 /** `xb-mgr list`: per host, each chain in order and each ready file. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
-import { hostDir, readCatalog } from '../catalog/store.js';
+import { hostDir } from '../catalog/store.js';
 import { byIdMap, chainOf } from '../catalog/chain.js';
-import { listReadies, readPins } from '../catalog/retain.js';
+import { readPins } from '../catalog/retain.js';
+import { openStore } from '../storage/open.js';
+import { errorMessage } from '../errors.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { idToDate } from '../time.js';
 import { formatBytes } from '../util/size.js';
@@ -77,32 +77,40 @@ export function chainsOf(backups: readonly Manifest[], pins: ReadonlySet<string>
   return chains;
 }
 
-export function listHost(backupDir: string, host: string): HostListing {
-  const root = hostDir(backupDir, host);
-  const catalog = readCatalog(root);
-  const pins = readPins(root);
-  const ready = listReadies(root).map((r) => {
-    const info = JSON.parse(readFileSync(join(root, 'ready', `${r.id}.json`), 'utf8')) as ListedReady;
-    return {
-      id: r.id,
-      file: r.file,
-      contains: info.contains,
-      bytes: info.bytes,
-      sha256: info.sha256,
-      check: info.check,
-    };
-  });
+export async function listHost(backupDir: string, host: string): Promise<HostListing> {
+  const store = openStore({ backupDir, name: host });
+  const catalog = await store.list();
+  const pins = readPins(hostDir(backupDir, host));
+  const problems = [...catalog.problems];
+  const ready: ListedReady[] = [];
+  for (const r of catalog.readies) {
+    try {
+      const info = await store.readReady(r.id);
+      ready.push({
+        id: r.id,
+        file: r.file,
+        contains: info.contains ?? [],
+        bytes: info.bytes ?? 0,
+        sha256: info.sha256,
+        check: info.check,
+      });
+    } catch (e) {
+      problems.push(`ready/${r.id}.json: ${errorMessage(e)}`);
+    }
+  }
   return {
     host,
     chains: chainsOf(catalog.backups, pins),
     ready: ready.sort((a, b) => (a.id < b.id ? -1 : 1)),
     pins: [...pins].sort(),
-    problems: catalog.problems,
+    problems,
   };
 }
 
-export function listCommand(ctx: Context): HostListing[] {
-  return ctx.hosts.map((h) => listHost(h.backupDir, h.name));
+export async function listCommand(ctx: Context): Promise<HostListing[]> {
+  const out: HostListing[] = [];
+  for (const h of ctx.hosts) out.push(await listHost(h.backupDir, h.name));
+  return out;
 }
 
 export function formatListing(hosts: HostListing[]): string {

@@ -1,6 +1,7 @@
 /** `xb-mgr plan`: what `run` would do for each host and why. Changes nothing. */
 import type { Context } from '../context.js';
-import { hostDir, readCatalog } from '../catalog/store.js';
+import { hostDir } from '../catalog/store.js';
+import { openStore } from '../storage/open.js';
 import { decide } from '../schedule.js';
 import { restoredAt } from '../backup.js';
 import { hostRetentionPlan } from '../catalog/retain.js';
@@ -17,15 +18,17 @@ export interface HostPlan {
   retention: Deletion[];
 }
 
-export function planCommand(
+export async function planCommand(
   ctx: Context,
   nowOpt: string | undefined,
   full: boolean,
-): { now: string; hosts: HostPlan[] } {
+): Promise<{ now: string; hosts: HostPlan[] }> {
   const { now, timezone } = resolveClock(ctx, nowOpt);
-  const hosts = ctx.hosts.map((h): HostPlan => {
+  const hosts: HostPlan[] = [];
+  for (const h of ctx.hosts) {
     const root = hostDir(h.backupDir, h.name);
-    const catalog = readCatalog(root);
+    const store = openStore(h);
+    const catalog = await store.list();
     const d = decide({
       backups: catalog.backups,
       now,
@@ -34,15 +37,15 @@ export function planCommand(
       forceFull: full,
       restoredAt: restoredAt(root),
     });
-    return {
+    hosts.push({
       host: h.name,
       type: d.type,
       reason: d.reason,
       ...(d.type === 'incremental' ? { parent: { id: d.parent.id, to_lsn: d.parent.to_lsn } } : {}),
       catalog_problems: catalog.problems,
-      retention: hostRetentionPlan(h, root, now).delete,
-    };
-  });
+      retention: (await hostRetentionPlan(h, root, now, store)).delete,
+    });
+  }
   return { now: now.toISOString(), hosts };
 }
 

@@ -6,29 +6,21 @@
  * never deleted.
  */
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  lchownSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-} from 'node:fs';
+import { existsSync, lchownSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import type { HostConfig } from '../config/load.js';
-import { hostDir, readCatalog } from '../catalog/store.js';
+import { hostDir } from '../catalog/store.js';
 import { byIdMap, chainOf, newest } from '../catalog/chain.js';
-import { listReadies } from '../catalog/retain.js';
 import type { Manifest } from '../catalog/manifest.js';
+import { openStore } from '../storage/open.js';
+import type { CatalogStore } from '../storage/catalog-store.js';
 import { UsageError, XbError, errorMessage } from '../errors.js';
 import { which } from '../engine/binaries.js';
 import { engineFor } from '../engine/engine.js';
 import { decompressor } from '../ready/commands.js';
-import type { ReadyInfo } from '../ready/make.js';
-import { applyChain, decompressorBin, managerBin, sha256File, USE_MEMORY } from '../ready/apply.js';
+import type { StoredReadyInfo as ReadyInfo } from '../catalog/ready-info.js';
+import { applyChain, decompressorBin, managerBin, USE_MEMORY } from '../ready/apply.js';
 import { traversable, workerSetup } from '../ready/worker.js';
 import { ChecksumMismatch, isNoSpace } from '../ready/failure.js';
 import { pipeline, run } from '../util/proc.js';
@@ -42,6 +34,7 @@ import { credentialsFileContent } from '../engine/credentials.js';
 import { hostSettings } from '../setup.js';
 import { writeFileAtomic } from '../catalog/store.js';
 import { targetFromDefaults } from './restore-target.js';
+import { prepareDir } from '../storage/host-state.js';
 
 export interface RestoreOptions {
   ready?: string;
@@ -61,21 +54,31 @@ export interface RestoreResult {
   started?: boolean;
 }
 
-function pickReady(root: string, wanted: string | undefined): ReadyInfo {
-  const readies = listReadies(root);
+async function pickReady(store: CatalogStore, wanted: string | undefined): Promise<ReadyInfo> {
+  const { readies } = await store.list();
   const r = !wanted || wanted === 'latest' ? newest(readies) : readies.find((x) => x.id === wanted);
   if (!r) {
     throw new XbError(
       wanted && wanted !== 'latest'
-        ? `no ready backup ${wanted} in ${join(root, 'ready')} (see xb-mgr list)`
-        : `no ready backup in ${join(root, 'ready')}: restore a chain with --backup ID`,
+        ? `no ready backup ${wanted} in ${store.where} (see xb-mgr list)`
+        : `no ready backup in ${store.where}: restore a chain with --backup ID`,
     );
   }
-  return JSON.parse(readFileSync(join(root, 'ready', `${r.id}.json`), 'utf8')) as ReadyInfo;
+  return store.readReady(r.id);
 }
 
-async function unpackReady(root: string, info: ReadyInfo, stage: string, timeoutMs: number): Promise<void> {
-  const file = join(root, 'ready', info.file);
+async function streamSha256(store: CatalogStore, info: ReadyInfo): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const c of await store.openRead(info, info.file)) hash.update(c as Buffer);
+  return hash.digest('hex');
+}
+
+async function unpackReady(
+  store: CatalogStore,
+  info: ReadyInfo,
+  stage: string,
+  timeoutMs: number,
+): Promise<void> {
   const hash = createHash('sha256');
   const stages = [];
   const d = decompressor(info.compress, decompressorBin(info.compress));
@@ -83,11 +86,12 @@ async function unpackReady(root: string, info: ReadyInfo, stage: string, timeout
   stages.push({ cmd: which(['tar']) ?? 'tar', args: ['-C', stage, '-xf', '-'] });
   let got: string;
   try {
-    await pipeline(stages, { inputFile: file, onInput: (c) => hash.update(c), timeoutMs });
+    const input = await store.openRead(info, info.file);
+    await pipeline(stages, { input, onInput: (c) => hash.update(c), timeoutMs });
     got = hash.digest('hex');
   } catch (e) {
     // The decompressor may see a corruption first; the checksum says what is wrong.
-    got = await sha256File(file);
+    got = await streamSha256(store, info);
     if (got === info.sha256) throw e;
   }
   if (got !== info.sha256) throw new ChecksumMismatch(`ready/${info.file}`, info.sha256, got);
@@ -98,18 +102,24 @@ async function unpackReady(root: string, info: ReadyInfo, stage: string, timeout
  * happens as the worker in its area (prepare/restore-<pid>); the result is given back to root and
  * moved into `stage`.
  */
-async function prepareChain(h: HostConfig, root: string, id: string, stage: string): Promise<Manifest> {
-  const { backups } = readCatalog(root);
+async function prepareChain(
+  h: HostConfig,
+  root: string,
+  store: CatalogStore,
+  id: string,
+  stage: string,
+): Promise<Manifest> {
+  const { backups } = await store.list();
   const leaf = backups.find((b) => b.id === id);
-  if (!leaf) throw new XbError(`no backup ${id} in ${root} (see xb-mgr list)`);
+  if (!leaf) throw new XbError(`no backup ${id} in ${store.where} (see xb-mgr list)`);
   const chain = chainOf(leaf, byIdMap(backups));
   if (chain.broken) throw new XbError(`cannot restore ${id}: ${chain.broken}`);
-  const prep = join(root, 'prepare');
+  const prep = prepareDir(root);
   mkdirSync(prep, { recursive: true, mode: 0o700 });
   traversable(workerSetup(), [h.backupDir, root, prep]);
   const work = join(prep, `restore-${process.pid}`);
   try {
-    await applyChain(h, root, chain.backups, work, {
+    await applyChain(h, store, chain.backups, work, {
       final: true,
       incrementalDir: (m) => `${work}.inc-${m.id}`,
       useMemory: USE_MEMORY,
@@ -148,6 +158,7 @@ export async function restoreToDir(ctx: Context, o: RestoreOptions): Promise<Res
   if (o.ready && o.backup) throw new UsageError('give --ready or --backup, not both');
   const h = ctx.hosts[0]!;
   const root = hostDir(h.backupDir, h.name);
+  const store = openStore(h);
   const target = resolve(o.targetDir);
   const nonEmpty = existsSync(target) && readdirSync(target).length > 0;
   if (nonEmpty && !o.force)
@@ -161,12 +172,12 @@ export async function restoreToDir(ctx: Context, o: RestoreOptions): Promise<Res
   let binlog: Manifest['binlog'];
   try {
     if (o.backup) {
-      const leaf = await prepareChain(h, root, o.backup, stage);
+      const leaf = await prepareChain(h, root, store, o.backup, stage);
       source = `${leaf.type}/${leaf.id} (prepared from its chain)`;
       binlog = leaf.binlog;
     } else {
-      const info = pickReady(root, o.ready);
-      await unpackReady(root, info, stage, h.timeouts.prepare * 1000);
+      const info = await pickReady(store, o.ready);
+      await unpackReady(store, info, stage, h.timeouts.prepare * 1000);
       source = `ready/${info.file}`;
       binlog = info.binlog;
     }
@@ -232,7 +243,7 @@ export interface ToHostOptions {
 export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<RestoreResult> {
   if (ctx.hosts.length !== 1) throw new UsageError('restore needs exactly one --host');
   const src = ctx.hosts[0]!;
-  const root = hostDir(src.backupDir, src.name);
+  const store = openStore(src);
   const inventory = await loadInventory(ctx.inventory);
   if (!inventory.hosts.has(o.toHost))
     throw new UsageError(`--to-host ${o.toHost} is not in the inventory ${inventory.path}`);
@@ -243,12 +254,16 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     );
   }
   const target: HostConfig = configured ?? targetFromDefaults(ctx.config.global.file, o.toHost);
-  const info = pickReady(root, o.ready);
+  const info = await pickReady(store, o.ready);
+  // The playbook copies a file of this machine; a remote store's item is downloaded first (next).
+  const readyFile = store.localPath(info, info.file);
+  if (!readyFile)
+    throw new XbError(`restore --to-host needs the ready file on this machine (${store.where})`);
   const credentialsSrc = join(runTmp(), `credentials-restore-${target.name}.cnf`);
   writeFileSync(credentialsSrc, credentialsFileContent(target), { mode: 0o600, flag: 'wx' });
   const vars: Record<string, unknown> = {
     xb_host_settings: { [o.toHost]: hostSettings(target, credentialsSrc) },
-    xb_ready_file: join(root, 'ready', info.file),
+    xb_ready_file: readyFile,
     xb_ready_sha256: info.sha256,
     xb_ready_compress: info.compress,
     xb_restore_tag: backupId(new Date()),

@@ -3,13 +3,14 @@
  * manifest, and check the LSN continuity of every chain. Changes nothing; exit 1 on any problem.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Context } from '../context.js';
-import { backupPath, hostDir, readCatalog } from '../catalog/store.js';
+import { hostDir } from '../catalog/store.js';
 import { byIdMap } from '../catalog/chain.js';
-import { listReadies } from '../catalog/retain.js';
 import { withAccess, type AccessOptions } from '../catalog/access.js';
+import { errorMessage } from '../errors.js';
+import { openStore } from '../storage/open.js';
+import type { BackupRef, CatalogStore, ReadyRef } from '../storage/catalog-store.js';
 
 export interface VerifyProblem {
   host: string;
@@ -17,18 +18,31 @@ export interface VerifyProblem {
   problem: string;
 }
 
-async function sha256(file: string): Promise<string> {
+async function sha256(s: Readable): Promise<string> {
   const h = createHash('sha256');
-  for await (const c of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  for await (const c of s) h.update(c as Buffer);
   return h.digest('hex');
+}
+
+/** The sha256 of an item's data file as the store gives it, or why it cannot be read. */
+async function storedSha256(
+  store: CatalogStore,
+  ref: BackupRef | ReadyRef,
+  file: string,
+): Promise<{ sha256: string } | { error: string }> {
+  try {
+    return { sha256: await sha256(await store.openRead(ref, file)) };
+  } catch (e) {
+    return { error: errorMessage(e) };
+  }
 }
 
 export async function verifyHost(
   backupDir: string,
   host: string,
 ): Promise<{ checked: number; problems: VerifyProblem[] }> {
-  const root = hostDir(backupDir, host);
-  const { backups, problems: catalogProblems } = readCatalog(root);
+  const store = openStore({ backupDir, name: host });
+  const { backups, readies, problems: catalogProblems } = await store.list();
   const problems: VerifyProblem[] = catalogProblems.map((p) => ({
     host,
     item: p.split(':')[0]!,
@@ -38,14 +52,13 @@ export async function verifyHost(
   const byId = byIdMap(backups);
   for (const m of backups) {
     const item = `${m.type}/${m.id}`;
-    const file = join(backupPath(root, m), m.file);
-    if (!existsSync(file)) {
-      problems.push({ host, item, problem: `missing file ${m.file}` });
+    const got = await storedSha256(store, { kind: m.type, id: m.id }, m.file);
+    if ('error' in got) {
+      problems.push({ host, item, problem: got.error });
     } else {
       checked++;
-      const got = await sha256(file);
-      if (got !== m.sha256)
-        problems.push({ host, item, problem: `checksum mismatch: manifest ${m.sha256}, file ${got}` });
+      if (got.sha256 !== m.sha256)
+        problems.push({ host, item, problem: `checksum mismatch: manifest ${m.sha256}, file ${got.sha256}` });
     }
     if (m.type === 'incremental') {
       const parent = byId.get(m.parent ?? '');
@@ -62,27 +75,24 @@ export async function verifyHost(
     if (m.from_lsn > m.to_lsn)
       problems.push({ host, item, problem: `from_lsn ${m.from_lsn} > to_lsn ${m.to_lsn}` });
   }
-  for (const r of listReadies(root)) {
+  for (const r of readies) {
     const item = `ready/${r.file}`;
+    let want: string;
+    try {
+      want = (await store.readReady(r.id)).sha256;
+    } catch (e) {
+      problems.push({ host, item: `ready/${r.id}.json`, problem: errorMessage(e) });
+      continue;
+    }
     checked++;
-    const info = JSON.parse(readFileSync(join(root, 'ready', `${r.id}.json`), 'utf8')) as { sha256: string };
-    const got = await sha256(join(root, 'ready', r.file));
-    if (got !== info.sha256)
+    const got = await storedSha256(store, r, r.file);
+    if ('error' in got) problems.push({ host, item, problem: got.error });
+    else if (got.sha256 !== want)
       problems.push({
         host,
         item,
-        problem: `checksum mismatch: ${r.id}.json says ${info.sha256}, file ${got}`,
+        problem: `checksum mismatch: ${r.id}.json says ${want}, file ${got.sha256}`,
       });
-  }
-  // A ready description whose file is gone.
-  const readyDir = join(root, 'ready');
-  if (existsSync(readyDir)) {
-    const { readdirSync } = await import('node:fs');
-    for (const n of readdirSync(readyDir)) {
-      const m = /^(\d{8}T\d{6}Z)\.json$/.exec(n);
-      if (m && !listReadies(root).some((r) => r.id === m[1]))
-        problems.push({ host, item: `ready/${n}`, problem: 'its ready file is missing' });
-    }
   }
   return { checked, problems };
 }

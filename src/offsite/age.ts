@@ -108,7 +108,7 @@ export async function decryptStream(
   try {
     await pipeline([{ cmd: ageBinary(), args: decryptArgs(identity), label: 'age' }], {
       timeoutMs: TIMEOUT_MS,
-      inputStream: input,
+      input,
       onInput: cipher.add,
       outputFile: output,
       onOutput: plain.add,

@@ -9,7 +9,7 @@ import { createReadStream, rmSync } from 'node:fs';
 import { diskSpace } from '../util/size.js';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
-import { catalogFile } from '../catalog/store.js';
+import type { CatalogStore } from '../storage/catalog-store.js';
 import { candidates, compressorNames, which, type Role } from '../engine/binaries.js';
 import { engineFor, type Engine, type PrepareStep } from '../engine/engine.js';
 import { maxExtractBytes, overCapMessage, type Cap } from '../engine/caps.js';
@@ -100,6 +100,14 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The sha256 of a stored backup's stream, read again from the store. */
+async function storedSha256(store: CatalogStore, m: Manifest): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await store.openRead({ kind: m.type, id: m.id }, m.file))
+    hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /**
  * The largest file a step that works on a whole datadir (prepare, the verify copy, mysqld) may
  * write: the size of the filesystem. A prepared base legitimately outgrows any one stream (a
@@ -124,8 +132,7 @@ export function extractCap(h: HostConfig, m: Manifest, dir: string): Cap {
  * DB host fails here), mbstream runs confined, and an entry name it refuses (it says so on stderr
  * but exits 0) fails the extract.
  */
-export async function extract(h: HostConfig, root: string, m: Manifest, dir: string): Promise<void> {
-  const file = catalogFile(root, m);
+export async function extract(h: HostConfig, store: CatalogStore, m: Manifest, dir: string): Promise<void> {
   const setup = workerSetup();
   freshWorkDir(setup, dir);
   const cap = extractCap(h, m, dir);
@@ -155,8 +162,9 @@ export async function extract(h: HostConfig, root: string, m: Manifest, dir: str
   let got: string;
   let refused: string | undefined;
   try {
+    const input = await store.openRead({ kind: m.type, id: m.id }, m.file);
     const r = await pipeline(stages, {
-      inputFile: file,
+      input,
       onInput: (c) => hash.update(c),
       timeoutMs: h.timeouts.prepare * 1000,
     });
@@ -173,7 +181,7 @@ export async function extract(h: HostConfig, root: string, m: Manifest, dir: str
       );
     }
     // The decompressor may notice a corruption first; the checksum says what is wrong.
-    got = await sha256File(file);
+    got = await storedSha256(store, m);
     if (got === m.sha256) {
       rmSync(dir, { recursive: true, force: true });
       // A full disk is not the backup's fault: do not mark it unusable.
@@ -259,7 +267,7 @@ export interface ApplyHooks {
 /** Run `applySteps` for `apply` onto `target`; an incremental's directory is removed even on failure. */
 export async function applyChain(
   h: HostConfig,
-  root: string,
+  store: CatalogStore,
   apply: readonly Manifest[],
   target: string,
   o: ApplyOptions,
@@ -274,7 +282,7 @@ export async function applyChain(
   try {
     for (const s of steps) {
       if (s.kind === 'extract') {
-        await timed('extract', () => extract(h, root, s.backup, s.dir), {
+        await timed('extract', () => extract(h, store, s.backup, s.dir), {
           backup: s.backup.id,
           bytes: s.backup.bytes,
         });

@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
-import { writeFileAtomic } from '../catalog/store.js';
+import type { ReadyInfo } from '../catalog/ready-info.js';
+import type { CatalogStore } from '../storage/catalog-store.js';
 import { byIdMap, chainOf } from '../catalog/chain.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../report/log.js';
@@ -39,25 +40,11 @@ import { asReadyFailure, isNoSpace, ReadyFailure } from './failure.js';
 import { parseMysqlcheck } from './mysqlcheck.js';
 import { serverLogProblems } from './server-log.js';
 import { faultPoint } from '../util/fault.js';
+import { prepareDir, stagingDir } from '../storage/host-state.js';
 
 export { ReadyFailure } from './failure.js';
 
-export interface ReadyInfo {
-  id: string;
-  host: string;
-  file: string;
-  contains: string[];
-  to_lsn: number;
-  binlog?: Manifest['binlog'];
-  bytes: number;
-  sha256: string;
-  compress: HostConfig['compress'];
-  check: { tool: 'mysqlcheck'; tables: number; ok: boolean };
-  rebuilt_base: boolean;
-  rebuild_reason?: string;
-  steps: { step: string; seconds: number; bytes?: number; backup?: string }[];
-  created_at: string;
-}
+export type { ReadyInfo } from '../catalog/ready-info.js';
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
@@ -158,6 +145,7 @@ async function verify(
 export async function makeReady(
   h: HostConfig,
   root: string,
+  store: CatalogStore,
   backups: readonly Manifest[],
   leaf: Manifest,
   log: Log,
@@ -181,7 +169,7 @@ export async function makeReady(
   const chain = chainOf(leaf, byIdMap(backups));
   if (chain.broken)
     throw new ReadyFailure(`cannot prepare ${leaf.id}: ${chain.broken}`, 'prepare', undefined, leaf);
-  const prep = join(root, 'prepare');
+  const prep = prepareDir(root);
   mkdirSync(prep, { recursive: true, mode: 0o700 });
   const setup = workerSetup();
   // The worker reaches its working directories below prepare/ by path; it can list none of these.
@@ -222,7 +210,7 @@ export async function makeReady(
   }
   await applyChain(
     h,
-    root,
+    store,
     plan.apply,
     base,
     { final: false, incrementalDir: (m) => join(prep, `inc-${m.id}`), useMemory: USE_MEMORY },
@@ -263,7 +251,7 @@ export async function makeReady(
 
   // Compress the verified copy into tmp/, then its description and the rename into ready/.
   const ext = readyExtension(h.compress);
-  const tmpFile = join(root, 'tmp', `${leaf.id}${ext}.part`);
+  const tmpFile = join(stagingDir(root), `${leaf.id}${ext}.part`);
   const hash = createHash('sha256');
   let bytes = 0;
   // tar reads the worker's directory, so it runs as the worker; root only compresses its output.
@@ -317,17 +305,14 @@ export async function makeReady(
     steps,
     created_at: new Date().toISOString(),
   };
-  const readyDir = join(root, 'ready');
-  mkdirSync(readyDir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(readyDir, `${leaf.id}.json`), JSON.stringify(info, null, 2) + '\n');
-  renameSync(tmpFile, join(readyDir, info.file));
+  await store.commitReady(tmpFile, info);
   rmSync(copy, { recursive: true, force: true });
   return info;
 }
 
 /** Keep a failed working directory as prepare/failed-<id> (only the newest failure per host). */
 export function keepFailed(root: string, dir: string | undefined, id: string): string | undefined {
-  const prep = join(root, 'prepare');
+  const prep = prepareDir(root);
   if (!existsSync(prep)) return undefined;
   for (const n of readdirSync(prep))
     if (n.startsWith('failed-')) rmSync(join(prep, n), { recursive: true, force: true });

@@ -6,7 +6,15 @@
  */
 import { writeFileSync } from 'node:fs';
 
-export const FAULT_POINTS = ['extract', 'prepare', 'verify', 'compress', 'retention', 'report'] as const;
+export const FAULT_POINTS = [
+  'extract',
+  'prepare',
+  'verify',
+  'compress',
+  'commit',
+  'retention',
+  'report',
+] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 export async function faultPoint(point: FaultPoint): Promise<void> {

@@ -276,8 +276,8 @@ export interface PipelineOptions {
   timeoutMs: number;
   /** A file read into the first stage; with `onInput`, each chunk is seen before it is written. */
   inputFile?: string;
-  /** Instead of inputFile: a stream read into the first stage (a download). */
-  inputStream?: Readable;
+  /** A stream read into the first stage instead of a file (a catalog store's openRead). */
+  input?: Readable;
   onInput?: (chunk: Buffer) => void;
   /** Where the last stage's stdout goes; with `onOutput`, each chunk is seen before it is written. */
   outputFile?: string;
@@ -323,7 +323,7 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
     }, GRACE_MS).unref();
   }, o.timeoutMs);
   try {
-    const fed = o.inputFile !== undefined || o.inputStream !== undefined;
+    const fed = o.inputFile !== undefined || o.input !== undefined;
     stages.forEach((s, i) => {
       const prev = tracked[i - 1]?.child;
       const first = i === 0;
@@ -363,7 +363,7 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       }
     });
     if (fed) {
-      const src = o.inputStream ?? createReadStream(o.inputFile!, { highWaterMark: 1 << 20 });
+      const src = o.input ?? createReadStream(o.inputFile!, { highWaterMark: 1 << 20 });
       const sink = tracked[0]!.child.stdin as Writable;
       pumps.push(o.onInput ? streamPipeline(src, tap(o.onInput), sink) : streamPipeline(src, sink));
     }
