@@ -42,6 +42,9 @@ export interface Gap {
   reason: string;
 }
 
+/** The supervisor's lock: one supervisor per backup_dir. */
+export const lockPath = (backupDir: string): string => join(backupDir, '.binlog.lock');
+
 export const binlogDir = (hostRoot: string): string => join(hostRoot, 'binlog');
 export const stagingDir = (hostRoot: string): string => join(binlogDir(hostRoot), 'staging');
 

@@ -6,7 +6,6 @@
  * report.
  */
 import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
 import type { HostConfig } from '../config/load.js';
 import { acquireLock, type Lock } from '../catalog/lock.js';
@@ -18,7 +17,7 @@ import { sendMail } from '../report/email.js';
 import { onChildrenChange } from '../util/proc.js';
 import { HostStream } from './stream.js';
 import { binlogMetricsText } from './metrics.js';
-import { readGaps, type Gap } from './store.js';
+import { lockPath, readGaps, type Gap } from './store.js';
 import { hostDir } from '../catalog/store.js';
 import type { Level } from 'pino';
 
@@ -42,8 +41,6 @@ export interface BinlogReport {
   stopped_by?: string;
   hosts: BinlogHostReport[];
 }
-
-export const lockPath = (backupDir: string): string => join(backupDir, '.binlog.lock');
 
 export class Supervisor {
   private streams: HostStream[] = [];

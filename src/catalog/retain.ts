@@ -11,6 +11,7 @@ import { planRetention, type Deletion, type ReadyEntry, type RetentionPlan } fro
 import type { HostConfig } from '../config/load.js';
 import { readCatalog, writeFileAtomic } from './store.js';
 import { acquireAccess, withAccess, type AccessOptions } from './access.js';
+import { retainBinlogs } from '../binlog/retain.js';
 
 export function listReadies(root: string): ReadyEntry[] {
   const dir = join(root, 'ready');
@@ -115,6 +116,8 @@ export async function retainHost(
       moveToTrash(root, plan.delete);
       await hooks.beforeEmpty?.();
       emptyTrash(root);
+      // Binlogs that no backup retention kept needs any more (src/binlog/retain.ts).
+      retainBinlogs(root, readCatalog(root).backups);
       return plan.delete;
     },
     hooks,

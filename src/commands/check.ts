@@ -13,6 +13,7 @@ import { loadInventory, type Inventory } from '../inventory.js';
 import { errorMessage, EXIT } from '../errors.js';
 import { run } from '../util/proc.js';
 import { setupHosts } from '../setup.js';
+import { binlogChecks } from '../binlog/check.js';
 
 const MANAGER = 'manager';
 
@@ -164,6 +165,8 @@ export async function check(ctx: Context): Promise<CheckLine[]> {
       }
     }
     lines.push(backupDirCheck(h));
+    const ih = inventory?.hosts.get(h.hostname);
+    if (h.binlog.stream && ih && r && !r.error) lines.push(...(await binlogChecks(h, ih)));
   }
   return lines;
 }

@@ -8,6 +8,7 @@ import { listReadies, readPins } from '../catalog/retain.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { idToDate } from '../time.js';
 import { formatBytes } from '../util/size.js';
+import { formatWindow, hostBinlogListing, type BinlogWindow } from '../binlog/window.js';
 
 export interface ListedBackup {
   id: string;
@@ -43,6 +44,8 @@ export interface HostListing {
   ready: ListedReady[];
   pins: string[];
   problems: string[];
+  /** Hosts with a binlog/ directory: the recoverable window (src/binlog/window.ts). */
+  binlog?: BinlogWindow;
 }
 
 /** Pure: backups -> chains, oldest chain first; each backup appears once. */
@@ -92,12 +95,14 @@ export function listHost(backupDir: string, host: string): HostListing {
       check: info.check,
     };
   });
+  const binlog = hostBinlogListing(backupDir, root, catalog.backups);
   return {
     host,
     chains: chainsOf(catalog.backups, pins),
     ready: ready.sort((a, b) => (a.id < b.id ? -1 : 1)),
     pins: [...pins].sort(),
     problems: catalog.problems,
+    ...(binlog ? { binlog } : {}),
   };
 }
 
@@ -125,6 +130,7 @@ export function formatListing(hosts: HostListing[]): string {
         `  ready ${r.file}  ${formatBytes(r.bytes)}  contains ${r.contains.length} backup(s)  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}`,
       );
     }
+    if (h.binlog) out.push(...formatWindow(h.binlog));
     for (const p of h.problems) out.push(`  problem: ${p}`);
   }
   return out.join('\n');

@@ -391,7 +391,7 @@ export const KEYS = {
   binlog_fsync_ms: key(int(20), {
     scope: 'host',
     default: '200',
-    doc: 'How often (ms) what the stream wrote is fsync\'d and counted as stored.',
+    doc: "How often (ms) what the stream wrote is fsync'd and counted as stored.",
   }),
   binlog_retry_max_seconds: key(int(1), {
     scope: 'host',
