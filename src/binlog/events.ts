@@ -11,12 +11,17 @@ export const MAGIC = Buffer.from([0xfe, 0x62, 0x69, 0x6e]);
 export const HEADER = 19;
 
 export const EV = {
+  query: 2,
   stop: 3,
   rotate: 4,
   formatDescription: 15,
+  xid: 16,
   gtid: 162,
   gtidList: 163,
 } as const;
+
+/** GTID event flag: a transaction of one statement with no XID or COMMIT after it (DDL). */
+const FL_STANDALONE = 1;
 
 export interface Gtid {
   domain: number;
@@ -38,9 +43,12 @@ export interface ScanState {
   checksum: boolean;
   /** The file's Gtid_list event: the binlog state before its first event. */
   gtidListAtStart?: Gtid[];
-  /** State after the last complete event: Gtid_list updated with every GTID since. */
+  /** State after the last complete transaction: Gtid_list updated with every GTID since. */
   state: GtidState;
+  /** The newest transaction whose every event is in the file (its XID or COMMIT included). */
   lastGtid?: Gtid;
+  /** A transaction begun (its GTID event read) and not yet ended. */
+  pending?: { gtid: Gtid; standalone: boolean };
   /** Time of the newest complete event (seconds since the epoch; 1 s resolution). */
   lastEventTime?: number;
   firstEventTime?: number;
@@ -125,6 +133,11 @@ export function scanEvents(read: ReadAt, size: number, st: ScanState, limits: Sc
       break;
     }
     if (type === EV.stop) st.stopped = true;
+    if (st.pending && endsTransaction(type, ev, len, st)) {
+      st.state.set(stateKey(st.pending.gtid), st.pending.gtid);
+      st.lastGtid = st.pending.gtid;
+      st.pending = undefined;
+    }
     // Rotate events of time 0 are the artificial ones of a dump's start; they mark no content.
     if (time !== 0) {
       st.lastEventTime = time;
@@ -150,8 +163,8 @@ function decode(ev: Buffer, type: number, server: number, end: number, st: ScanS
     case EV.gtid: {
       if (end < body + 13) return 'GTID event too short';
       const g = { domain: ev.readUInt32LE(body + 8), server, seq: ev.readBigUInt64LE(body) };
-      st.state.set(stateKey(g), g);
-      st.lastGtid = g;
+      // Counted once the transaction's last event is read (endsTransaction).
+      st.pending = { gtid: g, standalone: (ev.readUInt8(body + 12) & FL_STANDALONE) !== 0 };
       return undefined;
     }
     case EV.gtidList: {
@@ -186,6 +199,21 @@ function decode(ev: Buffer, type: number, server: number, end: number, st: ScanS
     }
   }
   return undefined;
+}
+
+/** Does this event end the pending transaction: an XID, a COMMIT query, a standalone's statement? */
+function endsTransaction(type: number, ev: Buffer, len: number, st: ScanState): boolean {
+  if (type === EV.xid) return true;
+  if (type !== EV.query) return false;
+  if (st.pending?.standalone) return true;
+  // Query: thread id (4), exec time (4), db length (1), error code (2), status vars length (2),
+  // status vars, db name and a NUL, then the statement.
+  if (ev.length < HEADER + 13) return false;
+  const text = HEADER + 13 + ev.readUInt16LE(HEADER + 11) + ev.readUInt8(HEADER + 8) + 1;
+  const end = len - (st.checksum ? 4 : 0);
+  if (end - text > 16 || end > ev.length) return false;
+  const q = ev.subarray(text, end).toString('latin1').trim().toUpperCase();
+  return q === 'COMMIT' || q === 'ROLLBACK';
 }
 
 /** Pure: does `next` (a file's Gtid_list) continue `prev` (the state after the previous file)? */
