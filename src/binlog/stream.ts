@@ -11,7 +11,7 @@ import { errorMessage, lastLine } from '../errors.js';
 import { which } from '../engine/binaries.js';
 import { startDaemon } from '../util/proc.js';
 import { FOREVER_MS, LinkError, openLink, query, type Link } from './connect.js';
-import { Spool, type StoredPoint } from './spool.js';
+import { Spool, SpoolError, type StoredPoint } from './spool.js';
 import { validBinlogName } from './names.js';
 import type { Gap } from './store.js';
 import { hostDir } from '../catalog/store.js';
@@ -107,7 +107,9 @@ export class HostStream {
         await this.session();
       } catch (e) {
         this.status.lastError = errorMessage(e);
-        if (!this.stopping) this.log.warn(`binlog stream: ${errorMessage(e)}`);
+        // What the stream brought is refused (a cap, a bad name, a corrupt file): an error, not a hiccup.
+        if (!this.stopping)
+          this.log[e instanceof SpoolError ? 'error' : 'warn'](`binlog stream: ${errorMessage(e)}`);
       }
       this.status.up = false;
       if (this.stopping) break;
@@ -125,6 +127,7 @@ export class HostStream {
     const bin = which(['mariadb-binlog', 'mysqlbinlog']);
     if (!bin) throw new LinkError('mariadb-binlog is not installed on the manager (package mariadb-client)');
     this.spool.recover();
+    this.status.point ??= this.spool.point();
     const link = await openLink(this.h, this.inv, () => this.stopping);
     this.current = { link };
     try {
