@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({
@@ -53,7 +54,6 @@ const sup = spawn('node', [join(repo, 'dist', 'cli.js'), '--config', join(dir, '
   env: { ...process.env, XB_MGR_BINLOG_TRACE: trace },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Caught up with the history first: the figures are about new commits only.
 for (let i = 0; i < 600 && !(existsSync(trace) && readFileSync(trace, 'utf8').length > 0); i++)
   await sleep(100);

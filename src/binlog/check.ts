@@ -8,7 +8,7 @@ import type { HostConfig } from '../config/load.js';
 import type { InventoryHost } from '../inventory.js';
 import type { CheckLine } from '../checks.js';
 import { errorMessage } from '../errors.js';
-import { openLink, query, remoteTarget } from './connect.js';
+import { binlogLogin, openLink, query, remoteTarget } from './connect.js';
 
 export interface BinlogFacts {
   user: string;
@@ -122,9 +122,14 @@ export async function binlogChecks(h: HostConfig, inv: InventoryHost): Promise<C
         host: h.name,
         check: 'binlog connect',
         ok: true,
-        detail: `${h.binlog.user} through an ssh forward to ${remoteTarget(h)}`,
+        detail: `${binlogLogin(h).user} through an ssh forward to ${remoteTarget(h)}`,
       },
-      ...binlogCheckLines(h.name, { user: h.binlog.user, vars, grants, streamServerId: h.binlog.serverId }),
+      ...binlogCheckLines(h.name, {
+        user: binlogLogin(h).user,
+        vars,
+        grants,
+        streamServerId: h.binlog.serverId,
+      }),
     ];
   } catch (e) {
     return [{ host: h.name, check: 'binlog connect', ok: false, detail: errorMessage(e) }];

@@ -74,6 +74,15 @@ export function optionFileText(user: string, password: string, socket: string): 
   ].join('\n');
 }
 
+/** The binlog user and password: binlog_user/binlog_password, else mysql_user/mysql_password. */
+export function binlogLogin(
+  h: Pick<HostConfig, 'mysqlUser' | 'mysqlPassword'> & {
+    binlog: Pick<HostConfig['binlog'], 'user' | 'password'>;
+  },
+): { user: string; password: string } {
+  return { user: h.binlog.user ?? h.mysqlUser, password: h.binlog.password ?? h.mysqlPassword };
+}
+
 export interface Link {
   dir: string;
   socket: string;
@@ -92,7 +101,7 @@ export function clientBin(): string {
 
 /** Start the forward; resolves once the local socket exists, or fails with ssh's last line. */
 export async function openLink(
-  h: LinkHost & Pick<HostConfig, 'binlog'>,
+  h: LinkHost & Pick<HostConfig, 'binlog' | 'mysqlUser' | 'mysqlPassword'>,
   inv: InventoryHost,
   isStopping: () => boolean = () => false,
 ): Promise<Link> {
@@ -100,7 +109,8 @@ export async function openLink(
   const dir = mkdtempSync(join(tmpdir(), 'xb-binlog-'));
   const socket = join(dir, 's');
   const cnf = join(dir, 'client.cnf');
-  writeExclusive(cnf, optionFileText(h.binlog.user, h.binlog.password, socket), 0o600);
+  const login = binlogLogin(h);
+  writeExclusive(cnf, optionFileText(login.user, login.password, socket), 0o600);
   const ssh = startDaemon('ssh', sshForwardArgs(h, inv, socket), {
     timeoutMs: FOREVER_MS,
     label: 'ssh',

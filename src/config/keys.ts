@@ -372,14 +372,14 @@ export const KEYS = {
     default: 'false',
     doc: "Stream the host's binary log to `<backup_dir>/<host>/binlog/` while `xb-mgr binlog` runs.",
   }),
+  // Unset: mysql_user/mysql_password, resolved where used (src/binlog/connect.ts binlogLogin), so a
+  // missing mysql_password is reported once and the config holds each secret once.
   binlog_user: key(text, {
     scope: 'host',
-    defaultFrom: 'mysql_user',
     doc: 'MySQL user of the binlog stream; needs REPLICATION SLAVE and BINLOG MONITOR. Default: mysql_user.',
   }),
   binlog_password: key(text, {
     scope: 'host',
-    defaultFrom: 'mysql_password',
     secret: true,
     doc: 'Its password (verbatim, as mysql_password); kept on the manager in a 0600 option file only. Default: mysql_password.',
   }),

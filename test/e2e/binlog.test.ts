@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { repo, sandbox, sandboxDir, sandboxUp, sql, testConfig, xbMgr } from './sandbox.js';
@@ -266,6 +266,53 @@ t.test('binlogs purged while the supervisor was down: a reported gap', async (t)
   t.match(res.stderr, /binlog gap/, 'the gap is logged');
   t.equal((JSON.parse(res.stdout) as { hosts: { gaps_found: number }[] }).hosts[0]!.gaps_found, 1);
 });
+
+t.test(
+  'backups beside the supervisor; the window starts at a retained backup; retention drops older binlogs',
+  async (t) => {
+    const sup = startSupervisor();
+    await caughtUp('the stream');
+    const r1 = await xbMgr(['--config', conf, 'run', '--host', HOST, '--full', '--json']);
+    t.equal(r1.exitCode, 0, `a backup runs beside the supervisor: ${r1.stderr}`);
+    sql(
+      HOST,
+      "INSERT INTO shop.bl (tag, at) VALUES ('r', NOW(6)); FLUSH BINARY LOGS; INSERT INTO shop.bl (tag, at) VALUES ('r', NOW(6))",
+    );
+    // The same catalog with retain_days = 0: the first backup goes, and the binlogs before the second.
+    const conf0 = join(dir, 'backup0.conf');
+    writeFileSync(conf0, readFileSync(conf, 'utf8').replace(/^retain_days = .*$/m, 'retain_days = 0'), {
+      mode: 0o600,
+    });
+    const r2 = await xbMgr(['--config', conf0, 'run', '--host', HOST, '--full', '--json']);
+    t.equal(r2.exitCode, 0, r2.stderr);
+    await caughtUp('the stream after the backups');
+    const l = JSON.parse((await xbMgr(['--config', conf, 'list', '--host', HOST, '--json'])).stdout) as {
+      hosts: {
+        chains: { backups: { id: string }[] }[];
+        binlog: {
+          from?: { backup: string; binlog_file?: string };
+          to?: { gtid?: string };
+          supervisor_running: boolean;
+        };
+      }[];
+    };
+    const h = l.hosts[0]!;
+    const ids = h.chains.flatMap((c) => c.backups.map((b) => b.id));
+    t.equal(ids.length, 1, 'retention kept one backup');
+    t.equal(h.binlog.from?.backup, ids[0], 'the window starts at the retained backup');
+    t.ok(h.binlog.from?.binlog_file, 'which has a binlog position');
+    t.equal(h.binlog.to?.gtid, serverGtid(), 'and ends at the last commit');
+    t.equal(h.binlog.supervisor_running, true);
+    const stored = readdirSync(join(hostRoot, 'binlog')).filter(validBinlogName).sort(compareNames);
+    t.ok(stored.length >= 1);
+    t.ok(
+      stored.slice(0, -1).every((n) => compareNames(n, h.binlog.from!.binlog_file!) >= 0),
+      `binlogs before ${h.binlog.from?.binlog_file} were deleted: ${stored.join(' ')}`,
+    );
+    sup.child.kill('SIGTERM');
+    t.equal((await sup.out).code, 0);
+  },
+);
 
 t.teardown(() => {
   for (const f of [metricsFile]) if (existsSync(f)) rmSync(f);

@@ -255,13 +255,14 @@ t.test('config: binlog keys, defaults from mysql_user/mysql_password, the passwo
   const [db1, db2] = c.config!.hosts;
   t.same(db1!.binlog, {
     stream: true,
-    user: 'u',
-    password: 'p ; #x',
     serverId: 4170017,
     fsyncMs: 200,
     retryMaxSeconds: 30,
     maxBytes: 4 * 1024 ** 3,
   });
+  const { binlogLogin } = await import('../../src/binlog/connect.js');
+  t.same(binlogLogin(db1!), { user: 'u', password: 'p ; #x' }, 'defaults: mysql_user, mysql_password');
+  t.same(binlogLogin(db2!), { user: 'rep', password: 's3cret ;#"' });
   t.match(db2!.binlog, {
     stream: false,
     user: 'rep',
