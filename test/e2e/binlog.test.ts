@@ -279,6 +279,8 @@ t.test(
       "INSERT INTO shop.bl (tag, at) VALUES ('r', NOW(6)); FLUSH BINARY LOGS; INSERT INTO shop.bl (tag, at) VALUES ('r', NOW(6))",
     );
     // The same catalog with retain_days = 0: the first backup goes, and the binlogs before the second.
+    await caughtUp('the stream after the first backup');
+    const before = readdirSync(join(hostRoot, 'binlog')).filter(validBinlogName).sort(compareNames);
     const conf0 = join(dir, 'backup0.conf');
     writeFileSync(conf0, readFileSync(conf, 'utf8').replace(/^retain_days = .*$/m, 'retain_days = 0'), {
       mode: 0o600,
@@ -305,6 +307,13 @@ t.test(
     t.equal(h.binlog.supervisor_running, true);
     const stored = readdirSync(join(hostRoot, 'binlog')).filter(validBinlogName).sort(compareNames);
     t.ok(stored.length >= 1);
+    t.same(
+      stored,
+      before
+        .filter((n) => n === before.at(-1) || compareNames(n, h.binlog.from!.binlog_file!) >= 0)
+        .concat(stored.filter((n) => !before.includes(n))),
+      'exactly the binlogs before the retained backup went, but the newest stored one',
+    );
     t.ok(
       stored.slice(0, -1).every((n) => compareNames(n, h.binlog.from!.binlog_file!) >= 0),
       `binlogs before ${h.binlog.from?.binlog_file} were deleted: ${stored.join(' ')}`,
