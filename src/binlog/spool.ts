@@ -193,7 +193,13 @@ export class Spool {
     if (!incomplete && t.scan.offset !== t.size)
       throw new SpoolError(`binlog ${t.name} ends with a cut event although the stream moved past it`);
     const stagedPath = this.path(t.session, t.name);
-    if (this.index.some((f) => f.name === t.name)) {
+    const same = this.index.find((f) => f.name === t.name);
+    if (same) {
+      // A file of another history under a stored name (RESET MASTER on the server): never mixed in.
+      if (same.gtid_list !== formatGtidState(t.scan.gtidListAtStart ?? []))
+        throw new SpoolError(
+          `binlog ${t.name} on the server is not the stored ${t.name} (RESET MASTER?): move ${binlogDir(this.root)} aside to stream the new history`,
+        );
       // Stored already (a stream restarted from a file it had finished): the stored copy stays.
       this.untrack(t);
       rmSync(stagedPath, { force: true });

@@ -184,3 +184,21 @@ t.test('sessions left by a killed supervisor are swapped in by recover()', async
   t.same(readdirSync(again.sessionPath(s)), ['mysql-bin.000002']);
   again.close();
 });
+
+t.test('a stored name streamed again with another history (RESET MASTER) is refused', async (t) => {
+  const { spool, staged } = setup();
+  const s1 = spool.newSession();
+  writeFileSync(staged(s1, 'mysql-bin.000001'), F1);
+  writeFileSync(staged(s1, 'mysql-bin.000002'), F2);
+  spool.tick(s1);
+  const s2 = spool.newSession();
+  writeFileSync(staged(s2, 'mysql-bin.000001'), binlogFile({ list: [g(99)], gtids: [g(100)] }));
+  writeFileSync(staged(s2, 'mysql-bin.000002'), F2);
+  t.throws(() => spool.tick(s2), /RESET MASTER/);
+  // The same file streamed again is simply dropped.
+  const s3 = spool.newSession();
+  writeFileSync(staged(s3, 'mysql-bin.000001'), F1);
+  writeFileSync(staged(s3, 'mysql-bin.000002'), F2);
+  t.doesNotThrow(() => spool.tick(s3));
+  spool.close();
+});
