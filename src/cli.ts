@@ -177,6 +177,27 @@ function program(): Command {
       const { keepCommand } = await import('./commands/keep.js');
       process.stdout.write((await keepCommand(ctx, id, o.release === true, { onWait: notice })) + '\n');
     });
+
+  p.command('binlog')
+    .description('long-running: stream the binlogs of hosts with binlog_stream = true to the manager')
+    .option('--host <name>', 'limit to a host; repeatable', collect)
+    .option('--json', 'print one JSON document at exit')
+    .action(async (o: { host?: string[]; json?: boolean }) => {
+      const g = p.opts<GlobalOptions>();
+      const ctx = loadContext(g, o.host);
+      const { binlogSupervisor, formatBinlogReport } = await import('./commands/binlog.js');
+      const { stderrLevel } = await import('./report/log.js');
+      const sup = binlogSupervisor(ctx, stderrLevel(g.logLevel));
+      // A signal is how this command ends: its own handler stops the streams, stores what they
+      // wrote and exits 0 (instead of main's exit 130).
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.removeAllListeners(sig);
+        process.on(sig, () => sup.stop(sig));
+      }
+      const r = await sup.run();
+      process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatBinlogReport(r) + '\n');
+      process.exitCode = r.ok ? EXIT.ok : EXIT.hostFailed;
+    });
   return p;
 }
 

@@ -14,6 +14,7 @@ import { acquireAccess, withAccess, type AccessOptions } from './access.js';
 import type { CatalogStore, ItemRef } from '../storage/catalog-store.js';
 import { LocalStore } from '../storage/local.js';
 import { isItemFileName, isItemId } from './names.js';
+import { retainBinlogs } from '../binlog/retain.js';
 
 // The local driver's listing of ready/, where older callers import it.
 export { listReadies } from '../storage/local.js';
@@ -115,6 +116,8 @@ export async function retainHost(
       const plan = await hostRetentionPlan(h, root, now, store);
       hooks.onPlan?.(plan);
       await store.remove(plan.delete.map(itemOf), hooks.beforeEmpty);
+      // Binlogs that no backup retention kept needs any more (src/binlog/retain.ts).
+      retainBinlogs(root, (await store.list()).backups);
       return plan.delete;
     },
     hooks,

@@ -14,6 +14,7 @@ import { errorMessage, EXIT } from '../errors.js';
 import { run } from '../util/proc.js';
 import { setupHosts } from '../setup.js';
 import { probeStore } from '../offsite/probe.js';
+import { binlogChecks } from '../binlog/check.js';
 
 const MANAGER = 'manager';
 
@@ -166,6 +167,8 @@ export async function check(ctx: Context): Promise<CheckLine[]> {
     }
     lines.push(backupDirCheck(h));
     lines.push(...(await probeStore(h)));
+    const ih = inventory?.hosts.get(h.hostname);
+    if (h.binlog.stream && ih && r && !r.error) lines.push(...(await binlogChecks(h, ih)));
   }
   return lines;
 }

@@ -8,6 +8,7 @@ import { errorMessage } from '../errors.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { idToDate } from '../time.js';
 import { formatBytes } from '../util/size.js';
+import { formatWindow, hostBinlogListing, type BinlogWindow } from '../binlog/window.js';
 
 export interface ListedBackup {
   id: string;
@@ -43,6 +44,8 @@ export interface HostListing {
   ready: ListedReady[];
   pins: string[];
   problems: string[];
+  /** Hosts with a binlog/ directory: the recoverable window (src/binlog/window.ts). */
+  binlog?: BinlogWindow;
 }
 
 /** Pure: backups -> chains, oldest chain first; each backup appears once. */
@@ -98,12 +101,14 @@ export async function listHost(backupDir: string, host: string): Promise<HostLis
       problems.push(`ready/${r.id}.json: ${errorMessage(e)}`);
     }
   }
+  const binlog = hostBinlogListing(backupDir, hostDir(backupDir, host), catalog.backups);
   return {
     host,
     chains: chainsOf(catalog.backups, pins),
     ready: ready.sort((a, b) => (a.id < b.id ? -1 : 1)),
     pins: [...pins].sort(),
     problems,
+    ...(binlog ? { binlog } : {}),
   };
 }
 
@@ -133,6 +138,7 @@ export function formatListing(hosts: HostListing[]): string {
         `  ready ${r.file}  ${formatBytes(r.bytes)}  contains ${r.contains.length} backup(s)  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}`,
       );
     }
+    if (h.binlog) out.push(...formatWindow(h.binlog));
     for (const p of h.problems) out.push(`  problem: ${p}`);
   }
   return out.join('\n');

@@ -532,6 +532,43 @@ export const KEYS = {
     empty: 'no metrics file',
     doc: 'Prometheus text file written after each run (node_exporter textfile collector).',
   }),
+  // Binlog streaming (xb-mgr binlog; src/binlog/).
+  binlog_stream: key(bool, {
+    scope: 'host',
+    default: 'false',
+    doc: "Stream the host's binary log to `<backup_dir>/<host>/binlog/` while `xb-mgr binlog` runs.",
+  }),
+  // Unset: mysql_user/mysql_password, resolved where used (src/binlog/connect.ts binlogLogin), so a
+  // missing mysql_password is reported once and the config holds each secret once.
+  binlog_user: key(text, {
+    scope: 'host',
+    doc: 'MySQL user of the binlog stream; needs REPLICATION SLAVE and BINLOG MONITOR. Default: mysql_user.',
+  }),
+  binlog_password: key(text, {
+    scope: 'host',
+    secret: true,
+    doc: 'Its password (verbatim, as mysql_password); kept on the manager in a 0600 option file only. Default: mysql_password.',
+  }),
+  binlog_server_id: key(int(1, 4294967295), {
+    scope: 'host',
+    default: '4170017',
+    doc: 'Server id the stream presents to the DB host as a replica; unique among its replicas.',
+  }),
+  binlog_fsync_ms: key(int(20, 10000), {
+    scope: 'host',
+    default: '200',
+    doc: "How often (ms) what the stream wrote is fsync'd and counted as stored.",
+  }),
+  binlog_retry_max_seconds: key(int(1, 3600), {
+    scope: 'host',
+    default: '30',
+    doc: 'Longest wait between reconnections of a broken stream (the wait doubles from 1 s up to it).',
+  }),
+  max_binlog_bytes: key(bytes(MiB, 64 * GiB), {
+    scope: 'host',
+    default: '4G',
+    doc: 'Largest binlog file accepted from the DB host (and largest event); over it the stream stops with an error.',
+  }),
 } satisfies Record<string, KeySpec>;
 
 export type KeyName = keyof typeof KEYS;

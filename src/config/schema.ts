@@ -76,6 +76,16 @@ const hostFields = z.object({
     concurrency: KEYS.offsite_concurrency.field,
     bandwidth: KEYS.offsite_bandwidth.field,
   }),
+  /** Binlog streaming (src/binlog/). */
+  binlog: z.object({
+    stream: KEYS.binlog_stream.field,
+    user: KEYS.binlog_user.field,
+    password: KEYS.binlog_password.field,
+    serverId: KEYS.binlog_server_id.field,
+    fsyncMs: KEYS.binlog_fsync_ms.field,
+    retryMaxSeconds: KEYS.binlog_retry_max_seconds.field,
+    maxBytes: KEYS.max_binlog_bytes.field,
+  }),
   /** Binaries on the manager host; undefined = look up on PATH. */
   bins: z.object({
     mariabackup: KEYS.mariabackup.field,

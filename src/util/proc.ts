@@ -410,6 +410,8 @@ export interface Daemon {
   isRunning(): boolean;
   /** SIGKILL its group and wait until it has exited. */
   kill(): Promise<void>;
+  /** The end of its stderr, when started with `keepStderr` (else ''). */
+  stderr(): string;
 }
 
 /**
@@ -420,9 +422,15 @@ export interface Daemon {
 export function startDaemon(
   cmd: string,
   args: readonly string[],
-  o: { timeoutMs: number; env?: RunOptions['env']; label?: string },
+  o: { timeoutMs: number; env?: RunOptions['env']; label?: string; keepStderr?: boolean },
 ): Daemon {
-  const t = track(cmd, args, { stdio: 'ignore', env: mergedEnv(o.env), timeoutMs: o.timeoutMs });
+  const t = track(cmd, args, {
+    stdio: o.keepStderr ? ['ignore', 'ignore', 'pipe'] : 'ignore',
+    env: mergedEnv(o.env),
+    timeoutMs: o.timeoutMs,
+  });
+  const err = new Keep(16 * 1024);
+  t.child.stderr?.on('data', (b: Buffer) => err.add(b));
   let running = true;
   const exited = t.done.then((r) => {
     running = false;
@@ -445,5 +453,6 @@ export function startDaemon(
       if (running) killGroup(pid, 'SIGKILL');
       await exited;
     },
+    stderr: () => err.text(),
   };
 }

@@ -78,11 +78,19 @@ t.test('the systemd units pass systemd-analyze verify', async (t) => {
   if (!existsSync(join(units, 'xb-mgr.service'))) await install();
   const r = await execa(
     'systemd-analyze',
-    ['verify', join(units, 'xb-mgr.service'), join(units, 'xb-mgr.timer')],
+    [
+      'verify',
+      join(units, 'xb-mgr.service'),
+      join(units, 'xb-mgr.timer'),
+      join(units, 'xb-mgr-binlog.service'),
+    ],
     {
       reject: false,
     },
   );
   t.equal(r.exitCode, 0, r.stderr);
   t.match(readFileSync(join(units, 'xb-mgr.timer'), 'utf8'), /^Persistent=true$/m);
+  const binlog = readFileSync(join(units, 'xb-mgr-binlog.service'), 'utf8');
+  t.match(binlog, /^Restart=always$/m);
+  t.match(binlog, /^ExecStart=\/\S*node \S+\/dist\/cli\.js binlog$/m);
 });
