@@ -5,7 +5,7 @@
  * by a temporary server as the worker (src/pitr/replay.ts), and the shut-down datadir is moved to
  * the target (an existing non-empty one moved aside with --force, as a plain restore does).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { hostDir } from '../catalog/store.js';
@@ -95,7 +95,9 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
     traversable(setup, [h.backupDir, root, prep]);
     const work = join(prep, `pitr-${process.pid}`);
     rmSync(work, { recursive: true, force: true });
-    mkdirSync(work, { mode: 0o711 });
+    mkdirSync(work, { mode: 0o700 });
+    // The worker passes through to its run directory and the datadir (the umask would hide them).
+    chmodSync(work, 0o711);
     const paths: ReplayPaths = { datadir: join(work, 'data'), run: join(work, 'run') };
     try {
       const restored = await restoreToDir(ctx, {

@@ -4,7 +4,7 @@
  * too, then gtid_slave_pos set, the replay account dropped and a clean shutdown. Throws XbError
  * with the failing statement's error and the server log's tail.
  */
-import { chownSync, lchownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import type { HostConfig } from '../config/load.js';
@@ -55,6 +55,7 @@ export function prepareRunDir(setup: WorkerSetup | null, p: ReplayPaths): void {
   }
   // Root's and read-only: the server can neither read anything from it nor write into it.
   mkdirSync(replayNoFiles(p), { mode: 0o555 });
+  chmodSync(replayNoFiles(p), 0o555);
   writeFileSync(replayInitFile(p), replayInitSql(replayUser(setup)), { mode: 0o600 });
   if (setup) chownSync(replayInitFile(p), setup.worker.uid, setup.worker.gid);
 }
@@ -98,8 +99,11 @@ export async function replay(r: ReplayRun): Promise<{ seconds: number }> {
     timeoutMs: timeoutMs + 180_000,
     ...(server.env ? { env: server.env } : {}),
     label: 'mysqld',
+    keepStderr: true,
   });
-  const errTail = () => tail(readTail(replayErrorLog(paths), 1 << 20) ?? '(no error log)', 15);
+  // Before its log is open, mysqld complains on stderr (an option it refuses, a directory).
+  const errTail = () =>
+    tail(readTail(replayErrorLog(paths), 1 << 20) ?? mysqld.stderr() ?? '(no error log)', 15);
   const fail = (msg: string) => new XbError(`${msg}\nreplay server log:\n${errTail()}`);
   const user = replayUser(setup);
   const started = Date.now();

@@ -31,7 +31,7 @@ sql(
    CREATE TABLE pitr.acct (id INT PRIMARY KEY, balance INT NOT NULL) ENGINE=InnoDB;
    CREATE TABLE pitr.marker (id INT AUTO_INCREMENT PRIMARY KEY, batch CHAR(1)) ENGINE=InnoDB;
    CREATE TABLE pitr.h (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT) ENGINE=InnoDB;
-   INSERT INTO pitr.acct SELECT seq, 1000 FROM seq_1_to_${ACCOUNTS};`,
+   INSERT INTO pitr.acct SELECT seq, 1000 FROM pitr.seq_1_to_${ACCOUNTS};`,
 );
 
 const { file: conf, dir } = testConfig([], {
@@ -77,6 +77,14 @@ function transfers(batch: string, n: number, seed: number): string {
   return q.join('\n');
 }
 
+async function waitForAsync(what: string, fn: () => Promise<boolean | undefined>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const serverGtid = () => sql(HOST, 'SELECT @@gtid_binlog_pos');
 const caughtUp = () =>
@@ -104,7 +112,7 @@ async function inspect(datadir: string, queries: string[]): Promise<string[]> {
     { stdio: 'ignore' },
   );
   try {
-    await waitFor(
+    await waitForAsync(
       'the inspect server',
       async () =>
         (await execa('mariadb-admin', ['--no-defaults', '-S', sock, 'ping'], { reject: false })).exitCode ===
