@@ -28,16 +28,17 @@ export type Choice =
   | { kind: 'outside'; message: string }
   | { kind: 'gap'; message: string };
 
-/** The window as one line for a refusal. */
-export function windowLine(w: BinlogWindow): string {
-  const from = w.from
-    ? `from backup ${w.from.backup} (${w.from.time})`
-    : 'none (no retained backup that the stored binlogs continue)';
-  if (!w.from) return `recoverable window: ${from}`;
+/**
+ * The window as one line for a refusal: from the oldest usable backup whose binlog file is stored
+ * (complete or still staged, unlike list's, which counts complete files only) to the newest
+ * stored event, or to now while the stream runs.
+ */
+export function windowLine(oldest: Manifest | undefined, w: BinlogWindow): string {
+  if (!oldest) return 'recoverable window: none (no retained backup whose binlog file is stored)';
   const to = w.supervisor_running
     ? 'now (the binlog stream is running)'
     : `${w.to?.time ?? '?'}${w.to?.gtid ? ` (GTID ${w.to.gtid})` : ''}`;
-  return `recoverable window: ${from} to ${to}`;
+  return `recoverable window: from backup ${oldest.id} (finished ${oldest.finished_at}${oldest.binlog?.gtid ? `, GTID ${oldest.binlog.gtid}` : ''}) to ${to}`;
 }
 
 function domainSeq(state: string, domain: number): bigint {
@@ -54,9 +55,13 @@ export function endsBefore(m: Manifest, t: PitrTarget): boolean {
 
 export function chooseBase(i: ChooseInput): Choice {
   const t = i.target;
+  const names = new Set(i.stored.map((f) => f.name));
+  const candidates = [...i.backups]
+    .filter((m) => isUsable(m) && m.binlog?.gtid !== undefined && names.has(m.binlog.file))
+    .sort((a, b) => (a.id < b.id ? 1 : -1));
   const outside = (why: string): Choice => ({
     kind: 'outside',
-    message: `${formatTarget(t)} is outside the recoverable window (${why}); ${windowLine(i.window)}`,
+    message: `${formatTarget(t)} is outside the recoverable window (${why}); ${windowLine(candidates.at(-1), i.window)}`,
   });
   if (t.kind === 'time') {
     if (t.at > Math.floor(i.now.getTime() / 1000)) return outside('it is in the future');
@@ -64,11 +69,7 @@ export function chooseBase(i: ChooseInput): Choice {
     if (!i.window.supervisor_running && (last === undefined || t.at > last + 1))
       return outside('it is after the newest stored event and the binlog stream is not running');
   }
-  const names = new Set(i.stored.map((f) => f.name));
-  const base = [...i.backups]
-    .filter((m) => isUsable(m) && m.binlog?.gtid !== undefined && names.has(m.binlog.file))
-    .sort((a, b) => (a.id < b.id ? 1 : -1))
-    .find((m) => endsBefore(m, t));
+  const base = candidates.find((m) => endsBefore(m, t));
   if (!base) return outside('no retained backup whose binlogs are stored ends before it');
   const firstTime = new Map(i.stored.map((f) => [f.name, f.first_time]));
   const gap = i.gaps.find((g) => {

@@ -72,6 +72,19 @@ export function findCut(
   let lastTime: number | undefined;
   let transactions = 0;
   const state = new Map(start);
+  if (
+    target.kind === 'gtid' &&
+    inState(start, target.gtid) &&
+    start.get(target.gtid.domain)?.seq === target.gtid.seq
+  )
+    // The backup ends at the target: nothing to replay.
+    return {
+      kind: 'ok',
+      files: [],
+      state: formatGtidState([...start.values()]),
+      transactions: 0,
+      reached: true,
+    };
   for (const f of files) {
     const st = newScanState();
     let txStart = 0;
