@@ -65,17 +65,17 @@ writeFileSync(
 );
 cli('run', '--host', 'sb1');
 const sup = spawn('node', [join(repo, 'dist', 'cli.js'), '--config', conf, 'binlog'], { stdio: 'ignore' });
-for (let done = 0; done < N; done += 1000) {
-  const q = [];
-  for (let i = done; i < Math.min(N, done + 1000); i++) {
-    const x = (i % 97) + 1;
-    const [p, r] = [((i * 7) % 1000) + 1, ((i * 13 + 1) % 1000) + 1];
-    q.push(
-      `BEGIN; UPDATE pitrbench.acct SET balance = balance - ${x} WHERE id = ${p}; UPDATE pitrbench.acct SET balance = balance + ${x} WHERE id = ${r}; INSERT INTO pitrbench.log (a, b, x, at) VALUES (${p}, ${r}, ${x}, NOW(6)); COMMIT;`,
-    );
-  }
-  sandbox('sql', 'sb1', q.join('\n'));
-}
+// One transaction per transfer (each its own GTID in the binlog), from a procedure: no huge argv.
+sandbox(
+  'sql',
+  'sb1',
+  `DELIMITER $$
+CREATE PROCEDURE pitrbench.transfers(n INT) BEGIN DECLARE i INT DEFAULT 0; DECLARE p INT; DECLARE r INT; DECLARE x INT;
+   WHILE i < n DO SET p = (i * 7) % 1000 + 1; SET r = (i * 13 + 1) % 1000 + 1; SET x = i % 97 + 1;
+   START TRANSACTION; UPDATE pitrbench.acct SET balance = balance - x WHERE id = p; UPDATE pitrbench.acct SET balance = balance + x WHERE id = r;
+   INSERT INTO pitrbench.log (a, b, x, at) VALUES (p, r, x, NOW(6)); COMMIT; SET i = i + 1; END WHILE; END$$`,
+);
+sandbox('sql', 'sb1', `CALL pitrbench.transfers(${N})`);
 const want = sandbox('sql', 'sb1', 'SELECT @@gtid_binlog_pos').trim();
 for (let i = 0; i < 600; i++) {
   if (cli('list', '--host', 'sb1').includes(want)) break;

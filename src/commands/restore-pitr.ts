@@ -18,20 +18,27 @@ import { localZone, backupId } from '../time.js';
 import { datadirFileLimit, managerBin } from '../ready/apply.js';
 import { dataOptions } from '../ready/data-options.js';
 import { traversable, workerSetup } from '../ready/worker.js';
-import { run } from '../util/proc.js';
+import { pipeline, run } from '../util/proc.js';
+import { createHash } from 'node:crypto';
+import type { HostConfig } from '../config/load.js';
+import type { Manifest } from '../catalog/manifest.js';
+import type { StoredReadyInfo as ReadyInfo } from '../catalog/ready-info.js';
+import { readyCompressor, readyExtension, tarCreateArgs } from '../ready/commands.js';
 import { parseTarget, formatTarget } from '../pitr/target.js';
 import { chooseBase } from '../pitr/choose.js';
 import { findCut } from '../pitr/cut.js';
 import { copyHead, openStoredBinlogs } from '../pitr/stored.js';
 import { chownTree, prepareRunDir, replay } from '../pitr/replay.js';
 import { replayBinlogDir, type ReplayPaths } from '../pitr/replay-args.js';
-import { restoreToDir, type RestoreResult } from './restore.js';
+import { restoreToDir, restoreToHost, type RestoreResult } from './restore.js';
 import { withAccess } from '../catalog/access.js';
 
 export interface PitrOptions {
   toTime?: string;
   toGtid?: string;
-  targetDir: string;
+  /** Exactly one of them: a directory on the manager, or an inventory host (restore.yml). */
+  targetDir?: string;
+  toHost?: string;
   force: boolean;
 }
 
@@ -51,11 +58,19 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
   const target = parseTarget(o, ctx.config.global.timezone ?? localZone());
   const root = hostDir(h.backupDir, h.name);
   const store = openStore(h);
-  const dest = resolve(o.targetDir);
-  const nonEmpty = existsSync(dest) && readdirSync(dest).length > 0;
+  if (!o.targetDir === !o.toHost)
+    throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
+  const dest = o.targetDir ? resolve(o.targetDir) : '';
+  const nonEmpty = dest !== '' && existsSync(dest) && readdirSync(dest).length > 0;
   if (nonEmpty && !o.force)
     throw new UsageError(
       `${dest} is not empty: choose an empty directory or add --force (its contents are moved aside)`,
+    );
+  // Refused before the replay rather than after it (restoreToHost checks it again).
+  const configured = o.toHost && ctx.config.hosts.find((x) => x.hostname === o.toHost || x.name === o.toHost);
+  if (configured && !o.force)
+    throw new UsageError(
+      `${o.toHost} is a configured backup source ([${configured.name}]): restoring replaces its data; add --force to do it`,
     );
   const { backups, readies } = await store.list();
   const window = hostBinlogListing(h.backupDir, root, backups);
@@ -129,6 +144,29 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
         maxFileBytes: datadirFileLimit(paths.datadir),
       });
       if (setup) chownTree(paths.datadir, 0, 0);
+      const replayed = {
+        to: formatTarget(target),
+        base: base.id,
+        transactions: cut.transactions,
+        ...(cut.lastGtid ? { last_gtid: cut.lastGtid } : {}),
+        ...(cut.lastTime !== undefined ? { last_time: new Date(cut.lastTime * 1000).toISOString() } : {}),
+        gtid_slave_pos: cut.state,
+        replay_seconds: Math.round(r.seconds * 10) / 10,
+      };
+      if (o.toHost) {
+        const made = await pack(
+          h,
+          paths.datadir,
+          join(work, `${base.id}-pitr${readyExtension(h.compress)}`),
+          base,
+        );
+        const onto = await restoreToHost(ctx, { toHost: o.toHost, force: o.force, made });
+        return {
+          ...onto,
+          source: `${restored.source}, binlogs replayed ${formatTarget(target)}`,
+          ...replayed,
+        };
+      }
       const movedAside = await place(
         paths.datadir,
         dest,
@@ -143,13 +181,7 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
         ...(movedAside ? { movedAside } : {}),
         binlog: base.binlog,
         start_command: `chown -R mysql:mysql ${dest} && mariadbd --datadir=${dest} --socket=${dest}/mysqld.sock --user=mysql`,
-        to: formatTarget(target),
-        base: base.id,
-        transactions: cut.transactions,
-        ...(cut.lastGtid ? { last_gtid: cut.lastGtid } : {}),
-        ...(cut.lastTime !== undefined ? { last_time: new Date(cut.lastTime * 1000).toISOString() } : {}),
-        gtid_slave_pos: cut.state,
-        replay_seconds: Math.round(r.seconds * 10) / 10,
+        ...replayed,
       };
     } catch (e) {
       if (e instanceof UsageError) throw e;
@@ -160,6 +192,45 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
   } finally {
     for (const f of stored) f.close();
   }
+}
+
+/** The replayed datadir in the ready format (tar, the host's compressor), for restore.yml. */
+async function pack(
+  h: HostConfig,
+  datadir: string,
+  file: string,
+  base: Manifest,
+): Promise<{ info: ReadyInfo; path: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const comp = readyCompressor(
+    h.compress,
+    h.compressLevel,
+    h.compress === 'none' ? '' : managerBin(h, 'compressor'),
+  );
+  await pipeline([{ cmd: managerBin(h, 'tar'), args: tarCreateArgs(datadir) }, ...(comp ? [comp] : [])], {
+    outputFile: file,
+    onOutput: (c) => {
+      hash.update(c);
+      bytes += c.length;
+    },
+    timeoutMs: h.timeouts.compress * 1000,
+  });
+  const info: ReadyInfo = {
+    id: base.id,
+    host: h.name,
+    file: basename(file),
+    contains: [base.id],
+    to_lsn: base.to_lsn,
+    bytes,
+    sha256: hash.digest('hex'),
+    compress: h.compress,
+    check: { tool: 'mysqlcheck', tables: 0, ok: true },
+    rebuilt_base: false,
+    steps: [],
+    created_at: new Date().toISOString(),
+  };
+  return { info, path: file };
 }
 
 /** Move the result to the target: beside it first (same filesystem), then renamed into place. */
@@ -194,7 +265,9 @@ export function formatPitr(r: PitrResult): string {
     `replayed ${r.transactions} transaction(s) in ${r.replay_seconds} s${r.last_gtid ? `, the last ${r.last_gtid} at ${r.last_time ?? '?'}` : ''}`,
     `gtid_slave_pos: ${r.gtid_slave_pos || '(empty)'}`,
     ...(r.movedAside ? [`the previous contents of ${r.target} are in ${r.movedAside}`] : []),
-    `start a server on it: ${r.start_command}`,
+    r.started
+      ? 'the server was started on the recovered data and answers'
+      : `start a server on it: ${r.start_command}`,
   ].join('\n');
 }
 
@@ -227,7 +300,8 @@ export async function restorePitr(
       restorePointInTime(ctx, {
         ...(o.toTime !== undefined ? { toTime: o.toTime } : {}),
         ...(o.toGtid !== undefined ? { toGtid: o.toGtid } : {}),
-        targetDir: o.targetDir!,
+        ...(o.targetDir ? { targetDir: o.targetDir } : {}),
+        ...(o.toHost ? { toHost: o.toHost } : {}),
         force: o.force === true,
       }),
     { onWait: notice },

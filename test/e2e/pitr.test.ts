@@ -10,11 +10,11 @@
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { repo, sandbox, sandboxUp, sql, testConfig, xbMgr } from './sandbox.js';
+import { repo, sandbox, sandboxDir, sandboxUp, sb2Address, sql, testConfig, xbMgr } from './sandbox.js';
 import { processes, waitFor } from './procs.js';
 import { readStoredPoint } from '../../src/binlog/window.js';
 
@@ -215,6 +215,40 @@ t.test('point-in-time restore to a time, a GTID, after batch B; refused targets'
     gb.slice(0, 5),
     [String(nA + 5), String(nB), String(ACCOUNTS * 1000), '1', serverGtid()],
     'after B: all of B',
+  );
+
+  // --to-host: the point in time onto sb2 through restore.yml; its server runs on the recovered data.
+  const d2 = join(sandboxDir, 'hosts', 'sb2');
+  t.teardown(() => {
+    const aside = readdirSync(d2)
+      .filter((n) => n.startsWith('data.old-'))
+      .sort()[0];
+    if (!aside) return;
+    sandbox('stop-db', 'sb2');
+    rmSync(join(d2, 'data'), { recursive: true, force: true });
+    renameSync(join(d2, aside), join(d2, 'data'));
+    for (const n of readdirSync(d2).filter((x) => /^data\.(old|failed|xb-new|xb-restore)-/.test(x)))
+      rmSync(join(d2, n), { recursive: true, force: true });
+    sandbox('start-db', 'sb2');
+  });
+  const rh = await xbMgr([
+    '--config',
+    conf,
+    'restore',
+    '--host',
+    HOST,
+    '--to-gtid',
+    lastA,
+    '--to-host',
+    sb2Address,
+    '--force',
+  ]);
+  t.equal(rh.exitCode, 0, `--to-host: ${rh.stderr}`);
+  t.match(rh.stdout, /the server was started on the recovered data and answers/);
+  t.same(
+    CHECKS.slice(0, 5).map((q) => sql('sb2', q)),
+    expectA,
+    '--to-host: sb2 runs on exactly batch A, with gtid_slave_pos at the last GTID of A',
   );
 
   for (const [why, time, re] of [
