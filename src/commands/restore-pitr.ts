@@ -288,8 +288,6 @@ export async function restorePitr(
 ): Promise<string> {
   if (o.ready || o.backup)
     throw new UsageError('--to-time/--to-gtid choose their backup: not with --ready or --backup');
-  if (o.toHost || !o.targetDir)
-    throw new UsageError('--to-time/--to-gtid restore into a --target-dir only (for now)');
   const h = ctx.hosts[0]!;
   // A reader of the host's catalog, as a plain restore: retention does not take the base away.
   const r = await withAccess(

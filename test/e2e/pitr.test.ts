@@ -150,7 +150,10 @@ t.test('point-in-time restore to a time, a GTID, after batch B; refused targets'
   await waitFor('the stream', () => streamPid());
 
   const nA = 40;
-  sql(HOST, transfers('A', nA, 1));
+  sql(HOST, transfers('A', nA / 2, 1));
+  // A rotation inside A: the replay to T crosses files (and checks their continuity).
+  sql(HOST, 'FLUSH BINARY LOGS');
+  sql(HOST, transfers('A', nA / 2, 2));
   sql(HOST, "CREATE USER 'pitr_u'@'localhost'; GRANT SELECT ON pitr.* TO 'pitr_u'@'localhost'");
   // Hostile statements logged as statements: a manager file read at replay, a shell line in a string.
   sql(
@@ -168,11 +171,20 @@ t.test('point-in-time restore to a time, a GTID, after batch B; refused targets'
   sql(HOST, transfers('B', nB / 2, 5));
   const mb = streamPid()!;
   process.kill(mb, 'SIGKILL');
-  sql(HOST, transfers('B', nB / 2, 9));
+  sql(HOST, transfers('B', nB / 4, 9));
   await waitFor('a new stream after kill -9', () => {
     const p = streamPid();
     return p !== undefined && p !== mb ? p : undefined;
   });
+  // A server restart (a new binlog file) in B: the stream reconnects, the replay crosses it.
+  const before = streamPid();
+  sandbox('stop-db', HOST);
+  sandbox('start-db', HOST);
+  await waitFor('the stream after a server restart', () => {
+    const p = streamPid();
+    return p !== undefined && p !== before ? p : undefined;
+  });
+  sql(HOST, transfers('B', nB / 4, 11));
   await caughtUp();
   await sleep(1500);
 

@@ -310,6 +310,7 @@ t.test('the replay argv: no network, no defaults, no files, grant tables, sandbo
     '--init-file=/w/run/init.sql',
     '--socket=/w/run/mysqld.sock',
     '--datadir=/w/data',
+    '--innodb-flush-log-at-trx-commit=0',
   ])
     t.ok(srv.includes(a), a);
   t.notOk(srv.includes('--skip-grant-tables'), 'grant tables on: GRANT and CREATE USER replay as they were');
