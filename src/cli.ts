@@ -127,10 +127,14 @@ function program(): Command {
     .option('--target-dir <dir>', 'directory on the manager to restore into (empty, or --force)')
     .option('--to-host <host>', 'inventory host to restore onto with playbooks/restore.yml')
     .option('--force', 'restore into a non-empty directory (moved aside) or onto a configured backup source')
+    .option('--to-time <time>', 'point in time: replay the stored binlogs up to (not including) this second')
+    .option('--to-gtid <gtid>', 'point in time: replay the stored binlogs up to and including this GTID')
     .option('--json', 'print one JSON document')
     .action(
       async (o: {
         host: string;
+        toTime?: string;
+        toGtid?: string;
         ready?: string;
         backup?: string;
         targetDir?: string;
@@ -146,6 +150,11 @@ function program(): Command {
         const { withAccess } = await import('./catalog/access.js');
         const { hostDir } = await import('./catalog/store.js');
         const h = ctx.hosts[0]!;
+        if (o.toTime !== undefined || o.toGtid !== undefined) {
+          const { restorePitr } = await import('./commands/restore-pitr.js');
+          process.stdout.write(await restorePitr(ctx, o, notice));
+          return;
+        }
         // A reader of the host's catalog: retention does not take away what is being restored, and
         // the restore waits only for retention or keep (seconds), never for a running backup.
         const r = await withAccess(

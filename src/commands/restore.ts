@@ -230,6 +230,8 @@ export interface ToHostOptions {
   ready?: string;
   toHost: string;
   force: boolean;
+  /** A file in the ready format made on this machine (a point-in-time restore's), not a stored one. */
+  made?: { info: ReadyInfo; path: string };
 }
 
 /**
@@ -254,9 +256,9 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     );
   }
   const target: HostConfig = configured ?? targetFromDefaults(ctx.config.global.file, o.toHost);
-  const info = await pickReady(store, o.ready);
+  const info = o.made ? o.made.info : await pickReady(store, o.ready);
   // The playbook copies a file of this machine; a remote store's item is downloaded first (next).
-  const readyFile = store.localPath(info, info.file);
+  const readyFile = o.made ? o.made.path : store.localPath(info, info.file);
   if (!readyFile)
     throw new XbError(`restore --to-host needs the ready file on this machine (${store.where})`);
   const credentialsSrc = join(runTmp(), `credentials-restore-${target.name}.cnf`);
