@@ -123,8 +123,15 @@ export function scanEvents(read: ReadAt, size: number, st: ScanState, limits: Sc
       st.error = `event at ${st.offset} after the end of the file (a rotate or stop event)`;
       break;
     }
+    // A query that may be the COMMIT of an open transaction is read too (a non-transactional
+    // table's transaction ends with one); a COMMIT query event is small, a long one is a statement.
+    const maybeCommit = type === EV.query && st.pending !== undefined && len <= 4096;
     const wanted =
-      type === EV.formatDescription || type === EV.gtid || type === EV.gtidList || type === EV.rotate;
+      type === EV.formatDescription ||
+      type === EV.gtid ||
+      type === EV.gtidList ||
+      type === EV.rotate ||
+      maybeCommit;
     const ev = wanted ? read(st.offset, len) : h;
     const end = len - (st.checksum && type !== EV.formatDescription ? 4 : 0);
     const problem = wanted ? decode(ev, type, server, end, st) : undefined;

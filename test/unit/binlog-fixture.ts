@@ -47,11 +47,14 @@ export function gtid(g: G, time = 1_800_000_000, flags = 0): Buffer {
   return event(162, body, time, g.server);
 }
 
-/** A query event: a statement (`text`) after the post-header, no status vars, no db. */
-export function query(time = 1_800_000_000, bytes = 60, text?: string): Buffer {
+/** A query event: a statement (`text`) after the post-header, status vars and the db name. */
+export function query(time = 1_800_000_000, bytes = 60, text?: string, db = '', statusVars = 0): Buffer {
   const stmt = Buffer.from(text ?? 'x'.repeat(bytes), 'latin1');
-  const post = Buffer.alloc(13 + 1);
-  return event(2, Buffer.concat([post, stmt]), time);
+  const post = Buffer.alloc(13);
+  post.writeUInt8(db.length, 8);
+  post.writeUInt16LE(statusVars, 11);
+  const dbz = Buffer.concat([Buffer.from(db, 'latin1'), Buffer.alloc(1)]);
+  return event(2, Buffer.concat([post, Buffer.alloc(statusVars, 3), dbz, stmt]), time);
 }
 
 export function xid(time = 1_800_000_000): Buffer {
