@@ -146,3 +146,32 @@ export function localHold(
     return { backups: new Set(), readies: new Set(), overridden: true };
   return { backups, readies, overridden: false };
 }
+
+/**
+ * Uploads minus what off-site retention would delete right after (planned over the store's items
+ * plus the uploads): an item deleted off-site but still kept locally is not sent again each sync.
+ */
+export function dropDoomed(
+  uploads: readonly Upload[],
+  remote: SideListing,
+  o: OffsiteRetention,
+  now: Date,
+  pins: ReadonlySet<string>,
+): Upload[] {
+  const plan = planOffsiteRetention(
+    {
+      backups: [...remote.backups, ...uploads.flatMap((u) => (u.kind === 'backup' ? [u.manifest] : []))],
+      readies: [
+        ...remote.readies,
+        ...uploads.flatMap((u) => (u.kind === 'ready' ? [{ id: u.id, file: u.file }] : [])),
+      ],
+    },
+    o,
+    now,
+    pins,
+  );
+  const doomed = new Set(
+    plan.delete.map((d) => (d.kind === 'ready' ? itemKey({ kind: 'ready', id: d.id }) : `${d.what}/${d.id}`)),
+  );
+  return uploads.filter((u) => !doomed.has(uploadKey(u)));
+}

@@ -16,6 +16,7 @@ import type { ItemRef } from '../storage/catalog-store.js';
 import { LocalStore } from '../storage/local.js';
 import { openS3Store } from '../storage/s3.js';
 import {
+  dropDoomed,
   itemKey,
   parseRecord,
   planOffsiteRetention,
@@ -103,7 +104,8 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
     );
     let remote = await store.list();
     for (const p of remote.problems) o.log.warn({ step: 'offsite' }, `${store.where}: ignored ${p}`);
-    pending = planUploads(l, remote, sizes, o.first);
+    const retention = { retainDays: h.offsite.retainDays, retainReady: h.offsite.retainNumReadyBackups };
+    pending = dropDoomed(planUploads(l, remote, sizes, o.first), remote, retention, o.now, readPins(root));
     planned = true;
     if (pending.length > 0)
       o.log.info(
@@ -131,12 +133,7 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
       );
     }
     remote = await store.list();
-    const plan = planOffsiteRetention(
-      remote,
-      { retainDays: h.offsite.retainDays, retainReady: h.offsite.retainNumReadyBackups },
-      o.now,
-      readPins(root),
-    );
+    const plan = planOffsiteRetention(remote, retention, o.now, readPins(root));
     for (const d of plan.delete)
       o.log.info(
         { step: 'offsite-retain', id: d.id, kind: d.kind },
