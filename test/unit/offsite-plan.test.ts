@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import {
+  dropDoomed,
   localHold,
   parseRecord,
   planOffsiteRetention,
@@ -21,15 +22,13 @@ const I2 = inc('20261103T010000Z', I1, 300);
 const F2 = full('20261108T010000Z', 400);
 const BAD = inc('20261104T010000Z', I2, 350, { unusable: { reason: 'verify failed', at: 'x' } });
 const R = (id: string) => ({ id, file: `${id}.xbstream.zst` });
+const none = { backups: [], readies: [] };
 
 t.test('what to upload: what the store lacks, oldest first, parents before children', async (t) => {
   const cases: [string, Parameters<typeof planUploads>, string[]][] = [
     [
       'empty store: everything, a ready file after its backup',
-      [
-        { backups: [F1, I1], readies: [R(I1.id)] },
-        { backups: [], readies: [] },
-      ],
+      [{ backups: [F1, I1], readies: [R(I1.id)] }, none],
       ['full/20261101T010000Z', 'incremental/20261102T010000Z', 'ready/20261102T010000Z'],
     ],
     [
@@ -50,18 +49,12 @@ t.test('what to upload: what the store lacks, oldest first, parents before child
     ],
     [
       'an unusable backup is not uploaded',
-      [
-        { backups: [F1, BAD], readies: [] },
-        { backups: [], readies: [] },
-      ],
+      [{ backups: [F1, BAD], readies: [] }, none],
       ['full/20261101T010000Z'],
     ],
     [
       'listed in any order, planned by time',
-      [
-        { backups: [F2, I1, F1], readies: [R(F2.id), R(F1.id)] },
-        { backups: [], readies: [] },
-      ],
+      [{ backups: [F2, I1, F1], readies: [R(F2.id), R(F1.id)] }, none],
       [
         'full/20261101T010000Z',
         'ready/20261101T010000Z',
@@ -72,19 +65,14 @@ t.test('what to upload: what the store lacks, oldest first, parents before child
     ],
     [
       'run: its new ready file first, then the backlog',
-      [
-        { backups: [F1, I1], readies: [R(I1.id)] },
-        { backups: [], readies: [] },
-        new Map(),
-        new Set(['ready/20261102T010000Z']),
-      ],
+      [{ backups: [F1, I1], readies: [R(I1.id)] }, none, new Map(), new Set(['ready/20261102T010000Z'])],
       ['ready/20261102T010000Z', 'full/20261101T010000Z', 'incremental/20261102T010000Z'],
     ],
   ];
   for (const [name, args, want] of cases) t.same(planUploads(...args).map(uploadKey), want, name);
   const sized = planUploads(
     { backups: [], readies: [R(F1.id)] },
-    { backups: [], readies: [] },
+    none,
     new Map([['ready/20261101T010000Z', 77]]),
   );
   t.equal(sized[0]!.bytes, 77, 'a ready file counts its size');
@@ -109,9 +97,24 @@ t.test('off-site retention: the local rules with the off-site keys', async (t) =
     );
     t.notOk(
       p.delete.some((d) => d.id === F2.id),
-      `${name}: never the newest chain`,
+      `${name}: never the newest chain or ready file`,
     );
   }
+});
+
+t.test('what off-site retention would delete at once is not uploaded', async (t) => {
+  const now = new Date('2026-12-10T00:00:00Z');
+  const ups = planUploads({ backups: [F1, I1, I2, F2], readies: [R(I2.id), R(F2.id)] }, none);
+  t.same(
+    dropDoomed(ups, none, { retainDays: 7, retainReady: 1 }, now, new Set()).map(uploadKey),
+    ['full/20261108T010000Z', 'ready/20261108T010000Z'],
+    'only the newest chain and ready file',
+  );
+  t.equal(
+    dropDoomed(ups, none, { retainDays: 60, retainReady: 2 }, now, new Set()).length,
+    6,
+    'all within 60 days',
+  );
 });
 
 t.test('local retention holds back what is not off-site, unless under the reserve', async (t) => {
