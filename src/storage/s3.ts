@@ -1,0 +1,562 @@
+/**
+ * The S3 driver of the catalog store: a host's items under `PREFIX/<host>/`, in the local layout
+ * (`full/<id>/<file>`, `incremental/<id>/<file>`, `ready/<file>`, `ready/<id>.json`), each object
+ * age-encrypted to the recipients (`.age` appended) unless offsite_encryption = none. Beside them:
+ * - `index.json`, plaintext: per item its manifest or ready description (no secrets, no data) and
+ *   each object's stored size and sha256, so `list` and a non-deep verify need no private key;
+ * - `owner.json`, plaintext: the manager that writes these objects; another one is refused
+ *   (checked before every write, so a take-over by another manager stops this one).
+ *
+ * Commit order: data objects, then the index entry, then the item's manifest object (the commit
+ * marker). An item is listed when it is in the index AND its marker object is there, so a kill at
+ * any point leaves nothing visible; `cleanup()` later removes what such a kill left.
+ * The manager holds recipients only: it reads back (openRead) only when given an identity file.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { parseManifest, type Manifest } from '../catalog/manifest.js';
+import { isItemFileName, isItemId } from '../catalog/names.js';
+import {
+  parseReadyInfo,
+  type ReadyInfo,
+  type ReadyRef,
+  type StoredReadyInfo,
+} from '../catalog/ready-info.js';
+import type { HostConfig } from '../config/load.js';
+import { ageBinary, decryptArgs, encryptFile, resolveRecipients } from '../offsite/age.js';
+import { deleteObjects, listObjects } from '../offsite/objects.js';
+import { describeS3Error, keyOf, openStore as openS3, type Store } from '../offsite/s3.js';
+import { abortAbandoned, putSmall, uploadSpooled } from '../offsite/upload.js';
+import type { Part } from '../offsite/multipart.js';
+import { faultPoint } from '../util/fault.js';
+import {
+  StoreError,
+  type BackupRef,
+  type CatalogStore,
+  type ItemRef,
+  type StoreListing,
+} from './catalog-store.js';
+import {
+  emptyIndex,
+  INDEX_NAME,
+  itemObjects,
+  MAX_INDEX_BYTES,
+  MAX_OWNER_BYTES,
+  objectName,
+  OWNER_NAME,
+  ownerDecision,
+  parseIndex,
+  parseOwner,
+  serializeIndex,
+  type HostIndex,
+  type IndexItem,
+  type IndexObject,
+} from './s3-index.js';
+
+/** Room kept free beside a spool, so encrypting never fills the disk the backups are on. */
+const SPOOL_MARGIN = 256 * 1024 * 1024;
+
+export interface S3StoreOptions {
+  /** The host (its config section): the objects are under PREFIX/<host>/. */
+  host: string;
+  offsite: HostConfig['offsite'];
+  /** `<host>/tmp/offsite/`: encrypted spools and upload states (working state, resumable). */
+  spoolDir: string;
+  /** age identity file, for openRead of encrypted objects (the reader side). */
+  identity?: string;
+  /** This manager, as written in the owner marker; default `<hostname>:<spoolDir's host dir>`. */
+  manager?: string;
+  /** Rewrite another manager's owner marker instead of refusing (offsite sync --take-over). */
+  takeOver?: boolean;
+  /** Bytes sent of a data file (progress). */
+  onProgress?: (p: { name: string; sent: number; total: number }) => void;
+  /** Told of what the owner decision did (a take-over). */
+  onNote?: (line: string) => void;
+}
+
+/** What list() also knows, for callers that need more than the seam (verify, sync). */
+export interface S3Listing extends StoreListing {
+  /** The index entries of the listed items. */
+  items: IndexItem[];
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+function refOf(i: IndexItem): BackupRef | { kind: 'ready' } {
+  return i.kind === 'ready' ? { kind: 'ready' } : { kind: i.manifest.type, id: i.manifest.id };
+}
+
+function sameRef(i: IndexItem, r: ItemRef | BackupRef | ReadyRef): boolean {
+  if (!('kind' in r) || r.kind === 'ready') return i.kind === 'ready' && i.info.id === r.id;
+  return i.kind === 'backup' && i.manifest.type === r.kind && i.manifest.id === r.id;
+}
+
+export class S3Store implements CatalogStore {
+  readonly where: string;
+  readonly s3: Store;
+  /** The key of `<host>` (no trailing slash). */
+  readonly root: string;
+  private cached?: { index: HostIndex; problems: string[] };
+
+  constructor(readonly o: S3StoreOptions) {
+    if (!isItemFileName(o.host))
+      throw new StoreError(`host name ${JSON.stringify(o.host)} cannot be an object name`);
+    this.s3 = openS3(o.offsite);
+    this.root = keyOf(this.s3, o.host);
+    this.where = `${this.s3.label.replace(/ at .*/, '')}/${o.host}`;
+  }
+
+  get encrypted(): boolean {
+    return this.o.offsite.encryption !== 'none';
+  }
+
+  key(name: string): string {
+    return `${this.root}/${name}`;
+  }
+
+  /** A small object's bytes, or undefined when it does not exist. */
+  private async getSmall(name: string, max: number): Promise<Buffer | undefined> {
+    const key = this.key(name);
+    let r;
+    try {
+      r = await this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key }));
+    } catch (e) {
+      const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404) return undefined;
+      throw new StoreError(describeS3Error(e, this.s3, `read ${key}`));
+    }
+    const body = r.Body as Readable;
+    if (typeof r.ContentLength === 'number' && r.ContentLength > max) {
+      body.destroy();
+      throw new StoreError(`${this.where}: ${name} is larger than ${max} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let n = 0;
+    try {
+      for await (const c of body) {
+        n += (c as Buffer).length;
+        if (n > max) throw new StoreError(`${this.where}: ${name} is larger than ${max} bytes`);
+        chunks.push(c as Buffer);
+      }
+    } catch (e) {
+      body.destroy();
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(describeS3Error(e, this.s3, `read ${key}`));
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** The index as stored (validated; invalid entries become problems). */
+  async readIndex(): Promise<{ index: HostIndex; problems: string[] }> {
+    if (this.cached) return this.cached;
+    const b = await this.getSmall(INDEX_NAME, MAX_INDEX_BYTES);
+    if (b === undefined) return (this.cached = { index: emptyIndex(this.o.host), problems: [] });
+    const p = parseIndex(b.toString('utf8'), this.o.host);
+    if (!p.ok) throw new StoreError(`${this.where}/${INDEX_NAME}: ${p.error}`);
+    return (this.cached = p.value);
+  }
+
+  private async saveIndex(index: HostIndex): Promise<void> {
+    await putSmall(this.s3, this.key(INDEX_NAME), serializeIndex(index));
+    this.cached = { index, problems: this.cached?.problems ?? [] };
+  }
+
+  /** Checked before every write (one small GET): the owner marker (owner.json). */
+  private async ensureOwner(): Promise<void> {
+    const me = {
+      manager: this.o.manager ?? `${hostname()}:${join(this.o.spoolDir, '..', '..')}`,
+      section: this.o.host,
+    };
+    const b = await this.getSmall(OWNER_NAME, MAX_OWNER_BYTES);
+    const d = ownerDecision(
+      b === undefined ? undefined : parseOwner(b.toString('utf8')),
+      me,
+      this.o.takeOver ?? false,
+    );
+    if (d.action === 'refuse') throw new StoreError(`${this.where}: ${d.why}`);
+    if (d.action === 'write') {
+      const owner = { format: 1, ...me, since: new Date().toISOString() };
+      await putSmall(this.s3, this.key(OWNER_NAME), JSON.stringify(owner, null, 1) + '\n');
+      if (d.note) this.o.onNote?.(`${this.where}: ${d.note}`);
+    }
+  }
+
+  async list(): Promise<S3Listing> {
+    return (await this.scan()).listing;
+  }
+
+  /** The listing, and the index entries without their marker (a commit or removal killed midway). */
+  private async scan(): Promise<{ listing: S3Listing; unmarked: IndexItem[] }> {
+    const unmarked: IndexItem[] = [];
+    this.cached = undefined; // each listing reads the index afresh
+    const { index, problems: indexProblems } = await this.readIndex();
+    const objects = await listObjects(this.s3, `${this.root}/`);
+    const sizes = new Map(objects.map((o) => [o.key.slice(this.root.length + 1), o.size]));
+    const problems = [...indexProblems];
+    const items: IndexItem[] = [];
+    const known = new Set<string>([INDEX_NAME, OWNER_NAME]);
+    for (const i of index.items) {
+      const { data, marker } = itemObjects(i);
+      for (const n of [...data, marker]) known.add(n);
+      // No marker: not committed (or half removed), silently not listed, as locally.
+      if (!sizes.has(marker)) {
+        unmarked.push(i);
+        continue;
+      }
+      const names = i.objects.map((o) => objectName(refOf(i), o.file, i.encrypted));
+      const wrong = names.find((n, k) => sizes.get(n) !== i.objects[k]!.bytes);
+      if (wrong !== undefined) {
+        problems.push(
+          sizes.has(wrong)
+            ? `${wrong}: ${sizes.get(wrong)} bytes in the store, ${i.objects[names.indexOf(wrong)]!.bytes} in the index`
+            : `${wrong}: missing from the store`,
+        );
+        continue;
+      }
+      items.push(i);
+    }
+    for (const n of sizes.keys()) {
+      if (!known.has(n) && /(^|\/)(manifest\.json|\d{8}T\d{6}Z\.json)(\.age)?$/.test(n))
+        problems.push(`${n}: a commit marker that is not in the index`);
+    }
+    const backups = items
+      .flatMap((i) => (i.kind === 'backup' ? [i.manifest] : []))
+      .sort((a, b) => (a.type === b.type ? (a.id < b.id ? -1 : 1) : a.type === 'full' ? -1 : 1));
+    const readies = items
+      .flatMap((i) => (i.kind === 'ready' ? [{ id: i.info.id, file: i.info.file }] : []))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    return { listing: { backups, readies, problems, items }, unmarked };
+  }
+
+  private async listed(ref: BackupRef | ReadyRef | ItemRef): Promise<IndexItem> {
+    const l = await this.list();
+    const i = l.items.find((x) => sameRef(x, ref));
+    if (!i) {
+      const what = 'kind' in ref && ref.kind !== 'ready' ? `${ref.kind}/${ref.id}` : `ready ${ref.id}`;
+      throw new StoreError(`no ${what} in ${this.where} (see xb-mgr list --offsite)`);
+    }
+    return i;
+  }
+
+  async readManifest(ref: BackupRef): Promise<Manifest> {
+    const i = await this.listed(ref);
+    return (i as Extract<IndexItem, { kind: 'backup' }>).manifest;
+  }
+
+  async readReady(id: string): Promise<StoredReadyInfo> {
+    if (!isItemId(id)) throw new StoreError(`invalid catalog id ${JSON.stringify(id)}`);
+    const i = await this.listed({ kind: 'ready', id, file: '' });
+    return (i as Extract<IndexItem, { kind: 'ready' }>).info as StoredReadyInfo;
+  }
+
+  localPath(): undefined {
+    return undefined;
+  }
+
+  /**
+   * A data file, decrypted (with the identity) as it downloads. The caller checks its sha256
+   * against the manifest; the stored size and sha256 of the object are in `readIndex()`.
+   */
+  async openRead(ref: BackupRef | ReadyRef, file: string): Promise<Readable> {
+    if (!isItemFileName(file)) throw new StoreError(`invalid catalog file name ${JSON.stringify(file)}`);
+    const i = await this.listed(ref);
+    const o = i.objects.find((x) => x.file === file);
+    if (!o) throw new StoreError(`missing file ${file}`);
+    const key = this.key(objectName(refOf(i), file, i.encrypted));
+    let r;
+    try {
+      r = await this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key }));
+    } catch (e) {
+      throw new StoreError(describeS3Error(e, this.s3, `read ${key}`));
+    }
+    const body = r.Body as Readable;
+    if (!i.encrypted) return body;
+    if (this.o.identity === undefined) {
+      body.destroy();
+      throw new StoreError(`${this.where}: ${file} is encrypted: an age identity file is needed to read it`);
+    }
+    return decrypting(body, this.o.identity);
+  }
+
+  /** Encrypt (or hash) a local file for upload: a spool that survives a kill with its hashes. */
+  private async spool(src: string, name: string): Promise<{ path: string; obj: Omit<IndexObject, 'file'> }> {
+    mkdirSync(this.o.spoolDir, { recursive: true, mode: 0o700 });
+    const path = join(this.o.spoolDir, name.replaceAll('/', '-'));
+    const side = `${path}.hash.json`;
+    if (!this.encrypted) {
+      const st = statSync(src);
+      const sha = await sha256File(src);
+      return { path: src, obj: { bytes: st.size, sha256: sha, plain_sha256: sha } };
+    }
+    // A spool from a killed sync is reused as it is: its upload resumes with the same ciphertext.
+    if (existsSync(path) && existsSync(side)) {
+      try {
+        const h = JSON.parse(await readFile(side, 'utf8')) as Omit<IndexObject, 'file'>;
+        if (statSync(path).size === h.bytes) return { path, obj: h };
+      } catch {
+        /* encrypt again */
+      }
+    }
+    await rm(path, { force: true });
+    await rm(`${path}.upload.json`, { force: true });
+    const need = statSync(src).size + SPOOL_MARGIN;
+    const fs = await statfs(this.o.spoolDir);
+    if (fs.bavail * fs.bsize < need) {
+      throw new StoreError(
+        `not enough free space in ${this.o.spoolDir} for the encrypted spool of ${name} (${need} bytes needed with the margin)`,
+      );
+    }
+    const recipients = await resolveRecipients(this.o.offsite.recipients ?? { keys: [] });
+    const tmp = `${path}.tmp`;
+    await rm(tmp, { force: true });
+    const h = await encryptFile(src, tmp, recipients);
+    const obj = { bytes: h.cipherBytes, sha256: h.cipherSha256, plain_sha256: h.plainSha256 };
+    await writeFile(side, JSON.stringify(obj), { mode: 0o600 });
+    await rename(tmp, path);
+    return { path, obj };
+  }
+
+  private async dropSpool(path: string): Promise<void> {
+    if (!this.encrypted) return;
+    await rm(path, { force: true });
+    await rm(`${path}.hash.json`, { force: true });
+  }
+
+  private async uploadFile(src: string, name: string): Promise<IndexObject> {
+    const file = name.slice(name.lastIndexOf('/') + 1);
+    const s = await this.spool(src, name);
+    const key = this.key(`${name}${this.encrypted ? '.age' : ''}`);
+    const total = s.obj.bytes;
+    await uploadSpooled(this.s3, key, s.path, {
+      partSize: this.o.offsite.partSize,
+      concurrency: this.o.offsite.concurrency,
+      bandwidth: this.o.offsite.bandwidth,
+      statePath: join(this.o.spoolDir, `${name.replaceAll('/', '-')}.upload.json`),
+      onPart: (_p: Part, sent: number) => this.o.onProgress?.({ name, sent, total }),
+    });
+    await this.dropSpool(s.path);
+    return { file, ...s.obj };
+  }
+
+  private async commitItem(
+    entry: IndexItem,
+    upload: { src: string; name: string }[],
+    marker: { name: string; text: string },
+  ): Promise<void> {
+    await this.ensureOwner();
+    const objects: IndexObject[] = [];
+    for (const u of upload) objects.push(await this.uploadFile(u.src, u.name));
+    // The marker's object is prepared (encrypted) before the index names it.
+    const m = await this.prepareMarker(marker);
+    const { index } = await this.readIndex();
+    const items = index.items.filter((x) => !sameRef(x, refFor(entry)));
+    await this.saveIndex({ ...index, items: [...items, { ...entry, objects: [...objects, m.obj] }] });
+    await faultPoint('commit'); // data and index entry there, no marker yet
+    await m.put();
+  }
+
+  private async prepareMarker(marker: {
+    name: string;
+    text: string;
+  }): Promise<{ obj: IndexObject; put: () => Promise<void> }> {
+    const file = marker.name.slice(marker.name.lastIndexOf('/') + 1);
+    mkdirSync(this.o.spoolDir, { recursive: true, mode: 0o700 });
+    const base = join(this.o.spoolDir, marker.name.replaceAll('/', '-'));
+    const plainPath = `${base}.plain`;
+    await writeFile(plainPath, marker.text, { mode: 0o600 });
+    // A marker is always encrypted afresh (no stale spool is reused for it).
+    await rm(base, { force: true });
+    await rm(`${base}.hash.json`, { force: true });
+    const s = await this.spool(plainPath, marker.name);
+    const body = await readFile(s.path);
+    await rm(plainPath, { force: true });
+    await this.dropSpool(s.path);
+    return {
+      obj: { file, ...s.obj },
+      put: () => putSmall(this.s3, this.key(`${marker.name}${this.encrypted ? '.age' : ''}`), body),
+    };
+  }
+
+  /** Whether an item is committed here (listed). */
+  private async has(ref: BackupRef | ItemRef): Promise<boolean> {
+    return (await this.list()).items.some((i) => sameRef(i, ref));
+  }
+
+  /** Upload a backup from a directory (not consumed: the local copy stays). */
+  async commitBackup(dir: string, m: Manifest): Promise<void> {
+    const ok = parseManifest(JSON.stringify(m));
+    if (typeof ok === 'string') throw new StoreError(`refusing to commit ${m.type}/${m.id}: ${ok}`);
+    if (ok.host !== this.o.host)
+      throw new StoreError(`refusing to commit ${m.type}/${m.id} of host ${ok.host} under ${this.o.host}`);
+    if (await this.has({ kind: m.type, id: m.id }))
+      throw new StoreError(`${m.type}/${m.id} is already in ${this.where}`);
+    // Data files: the stream and whatever else the backup directory holds (checkpoints), validated names.
+    const files = readdirSync(dir)
+      .filter((f) => f !== 'manifest.json' && isItemFileName(f) && statSync(join(dir, f)).isFile())
+      .sort((a, b) => (a === m.file ? 1 : b === m.file ? -1 : a < b ? -1 : 1));
+    if (!files.includes(m.file)) throw new StoreError(`${m.type}/${m.id}: ${m.file} is not in ${dir}`);
+    const d = `${m.type}/${m.id}`;
+    await this.commitItem(
+      {
+        kind: 'backup',
+        manifest: ok,
+        encrypted: this.encrypted,
+        objects: [],
+        uploaded_at: new Date().toISOString(),
+      },
+      files.map((f) => ({ src: join(dir, f), name: `${d}/${f}` })),
+      { name: `${d}/manifest.json`, text: JSON.stringify(ok, null, 2) + '\n' },
+    );
+  }
+
+  /** Upload a ready file (not consumed) with its description. */
+  async commitReady(file: string, info: ReadyInfo | StoredReadyInfo): Promise<void> {
+    const ok = parseReadyInfo(JSON.stringify(info), info.id);
+    if (typeof ok === 'string') throw new StoreError(`refusing to commit ready/${info.id}: ${ok}`);
+    if (await this.has({ kind: 'ready', id: info.id, file: info.file }))
+      throw new StoreError(`ready/${info.id} is already in ${this.where}`);
+    const entry: IndexItem = {
+      kind: 'ready',
+      info: {
+        id: ok.id,
+        file: ok.file,
+        sha256: ok.sha256,
+        compress: ok.compress as 'zstd' | 'gzip' | 'none',
+        ...(typeof ok.bytes === 'number' ? { bytes: ok.bytes } : {}),
+        ...(typeof ok.to_lsn === 'number' ? { to_lsn: ok.to_lsn } : {}),
+        ...(Array.isArray(ok.contains) ? { contains: ok.contains } : {}),
+        ...(typeof ok.created_at === 'string' ? { created_at: ok.created_at } : {}),
+      },
+      encrypted: this.encrypted,
+      objects: [],
+      uploaded_at: new Date().toISOString(),
+    };
+    await this.commitItem(entry, [{ src: file, name: `ready/${ok.file}` }], {
+      name: `ready/${ok.id}.json`,
+      text: JSON.stringify(info, null, 2) + '\n',
+    });
+  }
+
+  async updateManifest(m: Manifest): Promise<void> {
+    const ok = parseManifest(JSON.stringify(m));
+    if (typeof ok === 'string') throw new StoreError(`refusing to update ${m.type}/${m.id}: ${ok}`);
+    await this.ensureOwner();
+    const i = await this.listed({ kind: m.type, id: m.id });
+    const mk = await this.prepareMarker({
+      name: `${m.type}/${m.id}/manifest.json`,
+      text: JSON.stringify(ok, null, 2) + '\n',
+    });
+    const { index } = await this.readIndex();
+    const updated: IndexItem = {
+      ...(i as Extract<IndexItem, { kind: 'backup' }>),
+      manifest: ok,
+      objects: i.objects.map((o) => (o.file === 'manifest.json' ? mk.obj : o)),
+    };
+    await this.saveIndex({ ...index, items: index.items.map((x) => (sameRef(x, refFor(i)) ? updated : x)) });
+    await mk.put();
+  }
+
+  /** Markers first (the items stop being listed), then `between`, then data and index entries. */
+  async remove(items: readonly ItemRef[], between?: () => Promise<void>): Promise<void> {
+    await this.ensureOwner();
+    const { index } = await this.readIndex();
+    const gone = index.items.filter((i) => items.some((r) => sameRef(i, r)));
+    await deleteObjects(
+      this.s3,
+      gone.map((i) => this.key(itemObjects(i).marker)),
+      this.o.offsite.concurrency,
+    );
+    await between?.();
+    await this.dropEntries(gone);
+  }
+
+  private async dropEntries(gone: readonly IndexItem[]): Promise<void> {
+    if (gone.length === 0) return;
+    await deleteObjects(
+      this.s3,
+      gone.flatMap((i) => itemObjects(i).data.map((n) => this.key(n))),
+      this.o.offsite.concurrency,
+    );
+    const { index } = await this.readIndex();
+    await this.saveIndex({ ...index, items: index.items.filter((i) => !gone.includes(i)) });
+  }
+
+  /**
+   * After a sync: remove what a killed commit or removal left (index entries without their marker,
+   * and their data), abort open multipart uploads and empty the spool directory. Only the single
+   * writer (under the run lock) calls this. Returns what it did, for the log.
+   */
+  async cleanup(): Promise<{ entries: number; uploads: number }> {
+    await this.ensureOwner();
+    const unlisted = (await this.scan()).unmarked;
+    await this.dropEntries(unlisted);
+    const uploads = await abortAbandoned(this.s3, `${this.root}/`);
+    if (existsSync(this.o.spoolDir)) await rm(this.o.spoolDir, { recursive: true, force: true });
+    return { entries: unlisted.length, uploads };
+  }
+}
+
+function refFor(i: IndexItem): ItemRef {
+  return i.kind === 'ready'
+    ? { kind: 'ready', id: i.info.id, file: i.info.file }
+    : { kind: i.manifest.type, id: i.manifest.id };
+}
+
+/** `age -d` as a stream: the plaintext, or an error when age fails (wrong identity, altered data). */
+function decrypting(body: Readable, identity: string): Readable {
+  const child = spawn(ageBinary(), decryptArgs(identity), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => {
+    if (err.length < 4096) err += c.toString('utf8');
+  });
+  body.on('error', (e) => {
+    child.kill('SIGTERM');
+    out.destroy(new StoreError(`download failed: ${e.message}`));
+  });
+  child.stdin.on('error', () => {
+    /* age exited early: its exit status says why */
+  });
+  body.pipe(child.stdin);
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (e) => out.destroy(new StoreError(`cannot run age: ${e.message}`)));
+  child.on('close', (code) => {
+    if (code === 0) out.end();
+    else {
+      const why = /no identity matched/i.test(err)
+        ? 'the identity does not match the recipients the object was encrypted to'
+        : err.replace(/\s+/g, ' ').trim().slice(0, 200) || `age exited with ${code}`;
+      out.destroy(new StoreError(`age could not decrypt: ${why}`));
+    }
+  });
+  out.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    body.destroy();
+  });
+  return out;
+}
+
+/** The S3 store of a host, from its config (offsite_url set). */
+export function openS3Store(
+  h: Pick<HostConfig, 'name' | 'offsite'>,
+  hostRoot: string,
+  opts: Omit<S3StoreOptions, 'host' | 'offsite' | 'spoolDir'> = {},
+): S3Store {
+  return new S3Store({
+    host: h.name,
+    offsite: h.offsite,
+    spoolDir: join(hostRoot, 'tmp', 'offsite'),
+    manager: `${hostname()}:${hostRoot}`,
+    ...opts,
+  });
+}
