@@ -152,10 +152,13 @@ export async function verifyOffsiteCommand(
       const store = await openOffsiteCatalog(h, o.identity !== undefined ? { identity: o.identity } : {});
       const { indexed, present } = await store.objects();
       checked += indexed.length;
-      problems.push(...presenceProblems(indexed, present).map((p) => ({ host: h.name, ...p })));
+      const absent = presenceProblems(indexed, present);
+      problems.push(...absent.map((p) => ({ host: h.name, ...p })));
       const r = await verifyStore(store, h.name, o.deep);
       checked += r.checked;
-      problems.push(...r.problems);
+      // The driver's listing names the same objects again: each once.
+      const named = new Set(absent.map((p) => p.item));
+      problems.push(...r.problems.filter((p) => !named.has(p.item)));
     } catch (e) {
       problems.push({ host: h.name, item: 'store', problem: errorMessage(e) });
     }

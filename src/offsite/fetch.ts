@@ -71,8 +71,12 @@ async function fetchOne(remote: CatalogStore, f: Fetch, path: string, onBytes?: 
       cb(null, chunk);
     },
   });
-  const input: Readable = await remote.openRead(f.ref, f.file);
-  await pipeline(input, tap, createWriteStream(path, { mode: 0o600, flags: 'wx' }));
+  try {
+    const input: Readable = await remote.openRead(f.ref, f.file);
+    await pipeline(input, tap, createWriteStream(path, { mode: 0o600, flags: 'wx' }));
+  } catch (e) {
+    throw new XbError(`${itemName(f.ref, f.file)} from ${remote.where}: ${errorMessage(e)}`);
+  }
   const got = hash.digest('hex');
   if (got !== want) {
     throw new FetchMismatch(

@@ -1,26 +1,55 @@
 /**
- * The off-site catalog of a host (the object store's CatalogStore driver, src/storage/s3*), opened
- * for the reader commands: list and non-deep verify need no identity (the plaintext index), a
- * restore and a deep verify decrypt with `identity`.
+ * The off-site catalog of a host (the object store's CatalogStore driver, src/storage/s3.ts),
+ * opened for the reader commands: list and non-deep verify need no identity (the plaintext index),
+ * a restore and a deep verify decrypt with `identity`. Reading never writes to the store.
  */
+import { accessSync, constants } from 'node:fs';
 import type { HostConfig } from '../config/load.js';
-import { UsageError, XbError } from '../errors.js';
+import { hostDir } from '../catalog/store.js';
+import { UsageError } from '../errors.js';
 import type { CatalogStore } from '../storage/catalog-store.js';
+import { openOffsiteStore } from '../storage/open.js';
+import { objectName } from '../storage/s3-index.js';
+import { listObjects } from './objects.js';
 import type { IndexedObject } from './fetch-plan.js';
 
-/** The off-site catalog, plus what a non-deep verify compares: the index against the listing. */
-export interface OffsiteCatalog extends CatalogStore {
-  /** Every object the host's index records (with its ciphertext size), and what the store lists. */
-  objects(): Promise<{ indexed: IndexedObject[]; present: Map<string, number> }>;
-}
-
 export interface OffsiteReadOptions {
-  /** The age identity file (private key); needed to decrypt manifests and data. */
+  /** The age identity file (private key); needed to decrypt data. */
   identity?: string;
 }
 
-export function openOffsiteCatalog(h: HostConfig, _o: OffsiteReadOptions = {}): Promise<OffsiteCatalog> {
+/** The off-site catalog, plus what a non-deep verify compares: the index against the listing. */
+export interface OffsiteCatalog extends CatalogStore {
+  /** Every object the host's index records (with its stored size), and what the store lists. */
+  objects(): Promise<{ indexed: IndexedObject[]; present: Map<string, number> }>;
+}
+
+export async function openOffsiteCatalog(h: HostConfig, o: OffsiteReadOptions = {}): Promise<OffsiteCatalog> {
   if (h.offsite.url === undefined)
     throw new UsageError(`[${h.name}] has no offsite_url: there is no off-site copy to read`);
-  throw new XbError('the object store driver is not in this build');
+  if (o.identity !== undefined) {
+    try {
+      accessSync(o.identity, constants.R_OK);
+    } catch (e) {
+      throw new UsageError(`--identity ${o.identity}: cannot read it (${(e as NodeJS.ErrnoException).code})`);
+    }
+  }
+  const store = openOffsiteStore(
+    h,
+    hostDir(h.backupDir, h.name),
+    o.identity !== undefined ? { identity: o.identity } : {},
+  );
+  return Object.assign(store, {
+    async objects() {
+      const { index } = await store.readIndex();
+      const indexed = index.items.flatMap((i) => {
+        const ref =
+          i.kind === 'ready' ? { kind: 'ready' as const } : { kind: i.manifest.type, id: i.manifest.id };
+        return i.objects.map((x) => ({ name: objectName(ref, x.file, i.encrypted), size: x.bytes }));
+      });
+      const listed = await listObjects(store.s3, `${store.root}/`);
+      const present = new Map(listed.map((l) => [l.key.slice(store.root.length + 1), l.size]));
+      return { indexed, present };
+    },
+  });
 }
