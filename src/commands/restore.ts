@@ -273,6 +273,7 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     try {
       offsite = await offsiteSource(src, root, { ready: o.ready }, o.fromOffsite);
     } catch (e) {
+      if (e instanceof UsageError) throw e;
       throw new XbError(`${errorMessage(e)}; nothing was restored`);
     }
   }

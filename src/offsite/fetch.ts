@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isItemFileName } from '../catalog/names.js';
-import type { Manifest } from '../catalog/manifest.js';
+import { parseManifest, type Manifest } from '../catalog/manifest.js';
+import { parseReadyInfo } from '../catalog/ready-info.js';
 import { XbError, errorMessage } from '../errors.js';
 import {
   StoreError,
@@ -54,14 +55,72 @@ export function checkFetchSpace(dir: string, fetch: readonly Fetch[]): void {
   }
 }
 
-/** The sha256 a fetched file must have: the manifest's, or the ready description's. */
-async function expectedSha256(remote: CatalogStore, ref: BackupRef | ReadyRef): Promise<string> {
-  return isBackup(ref) ? (await remote.readManifest(ref)).sha256 : (await remote.readReady(ref.id)).sha256;
+/** Bound on a manifest or ready description read from the store (they are a few KiB). */
+const MAX_MARKER_BYTES = 1 << 20;
+
+async function readBounded(s: Readable, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of s) {
+    n += (c as Buffer).length;
+    if (n > MAX_MARKER_BYTES) {
+      s.destroy();
+      throw new StoreError(`${what} is larger than ${MAX_MARKER_BYTES} bytes`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+type Marker = { kind: 'backup'; m: Manifest } | { kind: 'ready'; info: StoredReadyInfo };
+
+/**
+ * The item's own manifest (or ready description) as stored with it, read through the driver
+ * (decrypted: the store cannot forge it), validated, and compared with what the store's listing
+ * says: a plaintext index rewritten by the store (another object's sha256) is caught here. The
+ * sha256 a download must have comes from it.
+ */
+async function readMarker(remote: CatalogStore, ref: BackupRef | ReadyRef): Promise<Marker> {
+  const name = isBackup(ref) ? `${ref.kind}/${ref.id}/manifest.json` : `ready/${ref.id}.json`;
+  const text = await readBounded(
+    await remote.openRead(ref, isBackup(ref) ? 'manifest.json' : `${ref.id}.json`),
+    name,
+  );
+  if (isBackup(ref)) {
+    const m = parseManifest(text);
+    if (typeof m === 'string') throw new StoreError(`${name}: ${m}`);
+    const listed = await remote.readManifest(ref);
+    if (m.id !== ref.id || m.type !== ref.kind || m.sha256 !== listed.sha256 || m.file !== listed.file)
+      throw new FetchMismatch(
+        `${name} in ${remote.where} does not match the store's index (altered in the store?)`,
+      );
+    return { kind: 'backup', m };
+  }
+  const info = parseReadyInfo(text, ref.id);
+  if (typeof info === 'string') throw new StoreError(`${name}: ${info}`);
+  const listed = await remote.readReady(ref.id);
+  if (info.sha256 !== listed.sha256 || info.file !== ref.file)
+    throw new FetchMismatch(
+      `${name} in ${remote.where} does not match the store's index (altered in the store?)`,
+    );
+  return { kind: 'ready', info };
 }
 
 /** Download one file (decrypted by the driver) to `path`, sha256 in the same pass. */
-async function fetchOne(remote: CatalogStore, f: Fetch, path: string, onBytes?: (n: number) => void) {
-  const want = await expectedSha256(remote, f.ref);
+async function fetchOne(
+  remote: CatalogStore,
+  f: Fetch,
+  path: string,
+  onBytes?: (n: number) => void,
+): Promise<Marker> {
+  let marker: Marker;
+  try {
+    marker = await readMarker(remote, f.ref);
+  } catch (e) {
+    if (e instanceof FetchMismatch) throw e;
+    throw new XbError(`${itemName(f.ref, f.file)} from ${remote.where}: ${errorMessage(e)}`);
+  }
+  const want = marker.kind === 'backup' ? marker.m.sha256 : marker.info.sha256;
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   const hash = createHash('sha256');
   const tap = new Transform({
@@ -83,6 +142,7 @@ async function fetchOne(remote: CatalogStore, f: Fetch, path: string, onBytes?: 
       `${itemName(f.ref, f.file)} from ${remote.where} does not match its recorded sha256 (altered in the store?)`,
     );
   }
+  return marker;
 }
 
 /**
@@ -97,37 +157,48 @@ export async function fetchToStaging(
 ): Promise<StagedStore> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const markers: Marker[] = [];
   try {
     checkFetchSpace(dir, fetch);
-    for (const f of fetch) await fetchOne(remote, f, stagedPath(dir, f.ref, f.file), onBytes);
+    for (const f of fetch) markers.push(await fetchOne(remote, f, stagedPath(dir, f.ref, f.file), onBytes));
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     if (e instanceof XbError) throw e;
     throw new XbError(`download from ${remote.where} failed: ${errorMessage(e)}`);
   }
-  return new StagedStore(remote, dir);
+  return new StagedStore(remote, dir, markers);
 }
 
 /**
- * Reads only: metadata from the remote catalog, data from the staged files. Anything that would
- * write is refused (a restore never changes the store).
+ * Reads only: the listing from the remote catalog; the manifests and descriptions of the fetched
+ * items as they were stored with them (checked above), data from the staged files. Anything that
+ * would write is refused (a restore never changes the store).
  */
 export class StagedStore implements CatalogStore {
   readonly where: string;
+  private readonly manifests = new Map<string, Manifest>();
+  private readonly readies = new Map<string, StoredReadyInfo>();
   constructor(
     private readonly remote: CatalogStore,
     readonly dir: string,
+    markers: readonly Marker[] = [],
   ) {
     this.where = remote.where;
+    for (const k of markers) {
+      if (k.kind === 'backup') this.manifests.set(`${k.m.type}/${k.m.id}`, k.m);
+      else this.readies.set(k.info.id, k.info);
+    }
   }
   list(): Promise<StoreListing> {
     return this.remote.list();
   }
   readManifest(ref: BackupRef): Promise<Manifest> {
-    return this.remote.readManifest(ref);
+    const m = this.manifests.get(`${ref.kind}/${ref.id}`);
+    return m ? Promise.resolve(m) : this.remote.readManifest(ref);
   }
   readReady(id: string): Promise<StoredReadyInfo> {
-    return this.remote.readReady(id);
+    const i = this.readies.get(id);
+    return i ? Promise.resolve(i) : this.remote.readReady(id);
   }
   localPath(ref: BackupRef | ReadyRef, file: string): string {
     return stagedPath(this.dir, ref, file);

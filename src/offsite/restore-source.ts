@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
-import { XbError } from '../errors.js';
+import { UsageError, XbError } from '../errors.js';
 import { stagingDir } from '../storage/host-state.js';
 import { fetchPlan, type FetchRequest } from './fetch-plan.js';
 import { fetchToStaging, type StagedStore } from './fetch.js';
@@ -24,6 +24,10 @@ export async function offsiteSource(
   want: FetchRequest,
   o: OffsiteReadOptions,
 ): Promise<OffsiteSource> {
+  if (h.offsite.encryption !== 'none' && o.identity === undefined)
+    throw new UsageError(
+      `the off-site copy of ${h.name} is encrypted: give --identity FILE (the age private key)`,
+    );
   const remote = await openOffsiteCatalog(h, o);
   const plan = fetchPlan(await remote.list(), want, remote.where);
   if (!plan.ok) throw new XbError(plan.error);

@@ -92,7 +92,7 @@ t.test('restore from the object store alone', async (t) => {
   const { file, dir } = testConfig(['retain_num_ready_backups = 1', ...offsiteKeys]);
   const full = await run(file, '2026-11-22T01:00:00Z');
   t.ok(full.ok, full.error ?? '');
-  sql('sb1', "INSERT INTO shop.notes (note) VALUES ('offsite restore marker')");
+  sql('sb1', "INSERT INTO shop.orders (account_id, amount, note) VALUES (5, 55, 'offsite restore marker')");
   const inc = await run(file, '2026-11-23T01:00:00Z');
   t.ok(inc.ok, inc.error ?? '');
   const atInc = sourceFingerprint('sb1');
@@ -204,12 +204,17 @@ t.test('restore from the object store alone', async (t) => {
   t0 = process.hrtime.bigint();
   writeFileSync(join(work, 'raw.age'), await raw(readyKey));
   const download = seconds(t0);
-  renameSync(join(dir, 'backups.lost'), join(dir, 'backups'));
+  // The old catalog, as it was on the lost manager, under a config of its own.
+  const oldConf = join(dir, 'old.conf');
+  writeFileSync(
+    oldConf,
+    readFileSync(file, 'utf8').replace(/^backup_dir = .*$/m, `backup_dir = ${dir}/backups.lost`),
+    { mode: 0o600 },
+  );
   t0 = process.hrtime.bigint();
-  r = await xb('restore', '--host', 'sb1', '--target-dir', join(work, 'local'));
+  r = await xbMgr(['--config', oldConf, 'restore', '--host', 'sb1', '--target-dir', join(work, 'local')]);
   const local = seconds(t0);
   t.equal(r.exitCode, 0, r.stderr);
-  renameSync(join(dir, 'backups'), join(dir, 'backups.lost'));
   const ratio = fromStore / (download + local);
   t.comment(
     `restore from the store ${fromStore.toFixed(2)} s; raw download ${download.toFixed(2)} s + local restore ${local.toFixed(2)} s; ratio ${ratio.toFixed(2)}`,

@@ -207,3 +207,30 @@ t.test('fetchToStaging: no room for the download is refused before any byte', as
   );
   t.notOk(existsSync(dir));
 });
+
+t.test("fetchToStaging: an index that disagrees with the item's own manifest is refused", async (t) => {
+  const { root, m, remote } = remoteWith(t, 'the stream');
+  // The store rewrote its plaintext index (another object's sha256); the stored manifest says otherwise.
+  const lying: CatalogStore = {
+    ...remote,
+    readManifest: async (ref) => ({ ...(await remote.readManifest(ref)), sha256: 'c'.repeat(64) }),
+  };
+  const dir = join(root, 'tmp', 'offsite-restore-5');
+  await t.rejects(
+    fetchToStaging(lying, [{ ref: { kind: 'full', id: m.id }, file: m.file, bytes: 10 }], dir),
+    new FetchMismatch(
+      `full/${m.id}/manifest.json in ${root} does not match the store's index (altered in the store?)`,
+    ),
+  );
+  t.notOk(existsSync(dir));
+});
+
+t.test('fetchToStaging: the staged view serves the manifest stored with the item', async (t) => {
+  const { root, m, remote } = remoteWith(t, 'the stream');
+  const staged = await fetchToStaging(
+    { ...remote, readManifest: async (ref) => ({ ...(await remote.readManifest(ref)), reason: 'index' }) },
+    [{ ref: { kind: 'full', id: m.id }, file: m.file, bytes: 10 }],
+    join(root, 'tmp', 'offsite-restore-6'),
+  );
+  t.equal((await staged.readManifest({ kind: 'full', id: m.id })).reason, m.reason);
+});
