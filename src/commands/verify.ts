@@ -144,7 +144,7 @@ export async function verifyOffsiteCommand(
   o: OffsiteVerifyOptions,
 ): Promise<{ ok: boolean; checked: number; problems: VerifyProblem[] }> {
   const { openOffsiteCatalog } = await import('../offsite/open-catalog.js');
-  const { presenceProblems } = await import('../offsite/fetch-plan.js');
+  const { presenceProblems, readFailure } = await import('../offsite/fetch-plan.js');
   let checked = 0;
   const problems: VerifyProblem[] = [];
   for (const h of ctx.hosts) {
@@ -155,6 +155,7 @@ export async function verifyOffsiteCommand(
       const absent = presenceProblems(indexed, present);
       problems.push(...absent.map((p) => ({ host: h.name, ...p })));
       const r = await verifyStore(store, h.name, o.deep);
+      for (const p of r.problems) p.problem = readFailure(p.problem);
       checked += r.checked;
       // The driver's listing names the same objects again: each once.
       const named = new Set(absent.map((p) => p.item));

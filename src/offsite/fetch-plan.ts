@@ -107,3 +107,17 @@ export function presenceProblems(
   }
   return out;
 }
+
+/**
+ * Pure: the reason a download failed, for the user. age's own text for an object whose chunks fail
+ * authentication (altered or cut in the store) ends in a link to report bugs: say what it means.
+ */
+export function readFailure(message: string): string {
+  if (
+    /failed to decrypt and authenticate|header (mac|is invalid)|parsing header|unexpected EOF|premature/i.test(
+      message,
+    )
+  )
+    return 'it does not decrypt and authenticate: altered or truncated in the store';
+  return message;
+}

@@ -27,7 +27,7 @@ import {
   type StoredReadyInfo,
 } from '../storage/catalog-store.js';
 import { diskSpace, formatBytes } from '../util/size.js';
-import { fetchSpaceNeeded, type Fetch } from './fetch-plan.js';
+import { fetchSpaceNeeded, readFailure, type Fetch } from './fetch-plan.js';
 
 /** A downloaded file whose plaintext is not what its manifest recorded. */
 export class FetchMismatch extends XbError {}
@@ -118,7 +118,7 @@ async function fetchOne(
     marker = await readMarker(remote, f.ref);
   } catch (e) {
     if (e instanceof FetchMismatch) throw e;
-    throw new XbError(`${itemName(f.ref, f.file)} from ${remote.where}: ${errorMessage(e)}`);
+    throw new XbError(`${itemName(f.ref, f.file)} from ${remote.where}: ${readFailure(errorMessage(e))}`);
   }
   const want = marker.kind === 'backup' ? marker.m.sha256 : marker.info.sha256;
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
@@ -134,7 +134,7 @@ async function fetchOne(
     const input: Readable = await remote.openRead(f.ref, f.file);
     await pipeline(input, tap, createWriteStream(path, { mode: 0o600, flags: 'wx' }));
   } catch (e) {
-    throw new XbError(`${itemName(f.ref, f.file)} from ${remote.where}: ${errorMessage(e)}`);
+    throw new XbError(`${itemName(f.ref, f.file)} from ${remote.where}: ${readFailure(errorMessage(e))}`);
   }
   const got = hash.digest('hex');
   if (got !== want) {

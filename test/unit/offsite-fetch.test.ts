@@ -13,7 +13,7 @@ import { ensureLayout } from '../../src/catalog/store.js';
 import { LocalStore } from '../../src/storage/local.js';
 import type { BackupRef, CatalogStore, ReadyRef } from '../../src/storage/catalog-store.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
-import { fetchPlan, fetchSpaceNeeded, presenceProblems } from '../../src/offsite/fetch-plan.js';
+import { fetchPlan, fetchSpaceNeeded, presenceProblems, readFailure } from '../../src/offsite/fetch-plan.js';
 import { FetchMismatch, fetchToStaging, stagedPath } from '../../src/offsite/fetch.js';
 import { full, inc } from './factory.js';
 
@@ -233,4 +233,25 @@ t.test('fetchToStaging: the staged view serves the manifest stored with the item
     join(root, 'tmp', 'offsite-restore-6'),
   );
   t.equal((await staged.readManifest({ kind: 'full', id: m.id })).reason, m.reason);
+});
+
+t.test('readFailure: what a failed download means', async (t) => {
+  const altered = 'it does not decrypt and authenticate: altered or truncated in the store';
+  const cases: [string, string][] = [
+    [
+      'age could not decrypt: age: error: failed to decrypt and authenticate payload chunk age: report unexpected or unhelpful errors at https://filippo.io/age/report',
+      altered,
+    ],
+    ['age could not decrypt: age: error: failed to read header: parsing header: malformed', altered],
+    ['age could not decrypt: age: error: header MAC is invalid', altered],
+    [
+      'age could not decrypt: the identity does not match the recipients the object was encrypted to',
+      'age could not decrypt: the identity does not match the recipients the object was encrypted to',
+    ],
+    [
+      's3://b/p/db1: read x: the store is unreachable (ECONNREFUSED)',
+      's3://b/p/db1: read x: the store is unreachable (ECONNREFUSED)',
+    ],
+  ];
+  for (const [in_, out] of cases) t.equal(readFailure(in_), out, in_.slice(0, 60));
 });
