@@ -12,7 +12,7 @@ import { cleanTmp, ensureLayout, hostDir } from './catalog/store.js';
 import { openStore } from './storage/open.js';
 import type { CatalogStore } from './storage/catalog-store.js';
 import { keepFailed, makeReady, ReadyFailure, type ReadyInfo } from './ready/make.js';
-import { emptyLeftoverTrash, retainHost } from './catalog/retain.js';
+import { emptyLeftoverTrash, retainHost, type RetainHooks } from './catalog/retain.js';
 import { faultPoint } from './util/fault.js';
 import { diskSpace } from './util/size.js';
 import type { Deletion } from './retention.js';
@@ -48,6 +48,8 @@ import { parseManagerHost } from './config/values.js';
 import { uniqueId } from './time.js';
 import type { Log } from './report/log.js';
 import { hostLockPath, stagingDir } from './storage/host-state.js';
+import { syncHost, readRecord, type HostSyncResult } from './offsite/sync.js';
+import { localHold } from './offsite/plan.js';
 
 export interface HostRunResult {
   host: string;
@@ -66,6 +68,10 @@ export interface HostRunResult {
   deleted?: Deletion[];
   /** Set when a backup was marked unusable by this run. */
   unusable?: { id: string; reason: string };
+  /** The off-site sync after the backup (offsite_url set). */
+  offsite?: HostSyncResult;
+  /** Local retention deleted items not off-site yet: free space was under the reserve. */
+  offsite_override?: string;
 }
 
 export interface BackupOptions {
@@ -332,6 +338,7 @@ async function retain(
   store: CatalogStore,
   now: Date,
   log: Log,
+  hold?: RetainHooks['hold'],
 ): Promise<Deletion[]> {
   return retainHost(
     h,
@@ -347,9 +354,32 @@ async function retain(
           );
       },
       beforeEmpty: () => faultPoint('retention'),
+      hold,
     },
     store,
   );
+}
+
+/**
+ * What local retention holds back while items are not off-site (the record of the last sync): all
+ * of them, unless free space is under the reserve (the larger of 10% of the file system and the
+ * newest full backup): then nothing, said loudly (log error, report).
+ */
+async function offsiteHold(
+  h: HostConfig,
+  root: string,
+  store: CatalogStore,
+  log: Log,
+): Promise<{ hold: RetainHooks['hold']; override?: string }> {
+  const l = await store.list();
+  const disk = diskSpace(h.backupDir);
+  const newestFull = l.backups.filter((b) => b.type === 'full').sort((a, b) => (a.id < b.id ? 1 : -1))[0];
+  const reserve = Math.max(Math.floor(disk.total / 10), newestFull?.bytes ?? 0);
+  const hold = localHold(l, new Set(readRecord(root)?.offsite ?? []), disk.free, reserve);
+  if (!hold.overridden) return { hold };
+  const override = `free space in ${h.backupDir} (${disk.free} bytes) is under the reserve (${reserve} bytes): local retention deletes even items NOT off-site yet`;
+  log.error({ step: 'retain' }, override);
+  return { hold: undefined, override };
 }
 
 /** A failed ready step: keep its working directory, mark the backup unusable when its data is at fault. */
@@ -487,8 +517,17 @@ export async function backupHost(
         { step: 'ready', id: ready.id, bytes: ready.bytes },
         `ready backup ${ready.file} (${ready.bytes} bytes, ${ready.check.tables} tables OK)`,
       );
-      const deleted = await retain(h, root, store, o.now, log);
-      return done({ ok: true, ...base, ready, deleted });
+      if (!h.offsite.url)
+        return done({ ok: true, ...base, ready, deleted: await retain(h, root, store, o.now, log) });
+      // Off-site: the new ready file first, then the backlog, then off-site retention; local
+      // retention after it, holding back what is not off-site yet.
+      const offsite = await syncHost(h, root, { now: o.now, log, first: new Set([`ready/${ready.id}`]) });
+      const hold = await offsiteHold(h, root, store, log);
+      const deleted = await retain(h, root, store, o.now, log, hold.hold);
+      const extra = { offsite, ...(hold.override ? { offsite_override: hold.override } : {}) };
+      if (offsite.ok) return done({ ok: true, ...base, ready, deleted, ...extra });
+      const error = `off-site copy to ${offsite.store} failed: ${offsite.error}; the backups are kept locally`;
+      return done({ ok: false, ...base, ready, deleted, ...extra, error });
     } catch (e) {
       if (!(e instanceof ReadyFailure)) throw e;
       return done({ ok: false, ...base, ...(await readyFailed(root, store, e, m, log)) });

@@ -212,6 +212,28 @@ function program(): Command {
       process.stdout.write((await keepCommand(ctx, id, o.release === true, { onWait: notice })) + '\n');
     });
 
+  const offsite = p.command('offsite').description('off-site copies in S3-compatible object storage');
+  offsite
+    .command('sync')
+    .description('upload what the store lacks, then off-site retention (offsite_url hosts)')
+    .option('--host <name>', 'limit to a host; repeatable', collect)
+    .option('--now <iso>', 'the clock for off-site retention (no offset: read in the timezone key)')
+    .option('--take-over', "write a host's objects that another manager wrote until now")
+    .option('--json', 'print one JSON document')
+    .action(async (o: { host?: string[]; now?: string; takeOver?: boolean; json?: boolean }) => {
+      const g = p.opts<GlobalOptions>();
+      const ctx = loadContext(g, o.host);
+      const { formatSyncReport, offsiteSyncCommand } = await import('./commands/offsite.js');
+      const { stderrLevel } = await import('./report/log.js');
+      const r = await offsiteSyncCommand(ctx, {
+        now: o.now,
+        takeOver: o.takeOver,
+        stderrLevel: stderrLevel(g.logLevel),
+      });
+      process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatSyncReport(r) + '\n');
+      process.exitCode = r.ok ? EXIT.ok : EXIT.hostFailed;
+    });
+
   p.command('binlog')
     .description('long-running: stream the binlogs of hosts with binlog_stream = true to the manager')
     .option('--host <name>', 'limit to a host; repeatable', collect)

@@ -78,16 +78,19 @@ export async function hostRetentionPlan(
   root: string,
   now: Date,
   store: CatalogStore = new LocalStore(root),
+  hold?: RetainHooks['hold'],
 ): Promise<RetentionPlan> {
   const { backups, readies } = await store.list();
-  return planRetention({
+  const plan = planRetention({
     backups,
     readies,
     now,
     retainDays: h.retainDays,
     retainReady: h.retainNumReadyBackups,
-    pins: readPins(root),
+    pins: new Set([...readPins(root), ...(hold?.backups ?? [])]),
   });
+  if (!hold) return plan;
+  return { ...plan, delete: plan.delete.filter((d) => d.kind !== 'ready' || !hold.readies.has(d.id)) };
 }
 
 export interface RetainHooks extends AccessOptions {
@@ -95,6 +98,8 @@ export interface RetainHooks extends AccessOptions {
   onPlan?: (plan: RetentionPlan) => void;
   /** Runs between the moves into trash/ and emptying it (the fault suite pauses there). */
   beforeEmpty?: () => Promise<void>;
+  /** Items not off-site yet (src/offsite/plan.ts localHold): backups kept like pins, ready files kept. */
+  hold?: { backups: ReadonlySet<string>; readies: ReadonlySet<string> };
 }
 
 /**
@@ -113,7 +118,7 @@ export async function retainHost(
     'write',
     'retention',
     async () => {
-      const plan = await hostRetentionPlan(h, root, now, store);
+      const plan = await hostRetentionPlan(h, root, now, store, hooks.hold);
       hooks.onPlan?.(plan);
       await store.remove(plan.delete.map(itemOf), hooks.beforeEmpty);
       // Binlogs that no backup retention kept needs any more (src/binlog/retain.ts).

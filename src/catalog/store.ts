@@ -119,6 +119,8 @@ export function cleanTmp(root: string): string[] {
     return removed;
   }
   for (const n of names) {
+    // The off-site spool resumes across runs (src/storage/s3.ts); `offsite sync` empties it.
+    if (n === 'offsite') continue;
     rmSync(join(root, 'tmp', n), { recursive: true, force: true });
     removed.push(n);
   }

@@ -18,6 +18,7 @@ import { InventoryError, LockHeldError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory.js';
 import type { Lock } from '../catalog/lock.js';
 import { FAULT_POINTS, faultPoint } from '../util/fault.js';
+import { writeOffsiteMetrics } from '../offsite/metrics.js';
 
 export interface RunOptions {
   now?: string;
@@ -107,6 +108,7 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport
           RUN_OWNER,
           renderMetrics(ctx.config.hosts.map(hostMetrics)),
         );
+        writeOffsiteMetrics(ctx.config.global.metricsFile, ctx.config.hosts);
       } catch (e) {
         runLog.error(
           { step: 'metrics' },
@@ -131,6 +133,11 @@ export function formatRunReport(r: RunReport): string {
       h.ok
         ? `${h.host}  OK      ${h.type} ${h.id}  ${h.bytes} bytes  ${h.seconds} s  (${h.reason})`
         : `${h.host}  FAILED  ${h.type ? h.type + ': ' : ''}${h.error}`,
+    )
+    .map((line, i) =>
+      r.hosts[i]!.offsite_override
+        ? `${line}\n${r.hosts[i]!.host}  WARNING ${r.hosts[i]!.offsite_override}`
+        : line,
     )
     .join('\n');
 }

@@ -44,6 +44,15 @@ export function hostMail(h: HostConfig, r: HostRunResult, runId: string, log: st
     lines.push('Retention deleted: nothing');
   }
   if (r.unusable) lines.push(`Marked unusable: ${r.unusable.id}: ${r.unusable.reason}`);
+  if (r.offsite) {
+    const o = r.offsite;
+    lines.push(
+      o.ok
+        ? `Off-site: ${o.store}: ${o.uploaded.length} uploaded (${size(o.uploaded_bytes)}), ${o.deleted.length} deleted by off-site retention`
+        : `Off-site: FAILED (${o.store}): ${o.error}; backlog ${o.backlog_items} item(s), ${size(o.backlog_bytes)}, kept locally`,
+    );
+  }
+  if (r.offsite_override) lines.push('', `WARNING: ${r.offsite_override}`);
   if (r.error) lines.push('', `Error: ${r.error}`);
   if (r.log_tail) lines.push('', 'Log tail:', r.log_tail);
   return {
