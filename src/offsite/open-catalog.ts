@@ -7,7 +7,8 @@ import { accessSync, constants } from 'node:fs';
 import type { HostConfig } from '../config/load.js';
 import { hostDir } from '../catalog/store.js';
 import { UsageError } from '../errors.js';
-import type { CatalogStore } from '../storage/catalog-store.js';
+import { StoreError, type CatalogStore, type StoredReadyInfo } from '../storage/catalog-store.js';
+import type { S3Listing } from '../storage/s3.js';
 import { openOffsiteStore } from '../storage/open.js';
 import { objectName } from '../storage/s3-index.js';
 import { listObjects } from './objects.js';
@@ -39,7 +40,32 @@ export async function openOffsiteCatalog(h: HostConfig, o: OffsiteReadOptions = 
     hostDir(h.backupDir, h.name),
     o.identity !== undefined ? { identity: o.identity } : {},
   );
-  return Object.assign(store, {
+  // One listing per command (the driver lists the store again for each item otherwise): the
+  // manifests and descriptions of the index come from it, data is read through the driver.
+  let snapshot: Promise<S3Listing> | undefined;
+  const listing = () => (snapshot ??= store.list());
+  const missing = (what: string) =>
+    new StoreError(`no ${what} in ${store.where} (see xb-mgr list --offsite)`);
+  const readOnly = () => Promise.reject(new StoreError(`reading ${store.where} does not write to it`));
+  return {
+    where: store.where,
+    list: listing,
+    async readManifest(ref) {
+      const m = (await listing()).backups.find((b) => b.type === ref.kind && b.id === ref.id);
+      if (!m) throw missing(`${ref.kind}/${ref.id}`);
+      return m;
+    },
+    async readReady(id) {
+      const i = (await listing()).items.find((x) => x.kind === 'ready' && x.info.id === id);
+      if (!i || i.kind !== 'ready') throw missing(`ready ${id}`);
+      return i.info as StoredReadyInfo;
+    },
+    openRead: (ref, file) => store.openRead(ref, file),
+    localPath: () => undefined,
+    commitBackup: readOnly,
+    commitReady: readOnly,
+    updateManifest: readOnly,
+    remove: readOnly,
     async objects() {
       const { index } = await store.readIndex();
       const indexed = index.items.flatMap((i) => {
@@ -51,5 +77,5 @@ export async function openOffsiteCatalog(h: HostConfig, o: OffsiteReadOptions = 
       const present = new Map(listed.map((l) => [l.key.slice(store.root.length + 1), l.size]));
       return { indexed, present };
     },
-  });
+  };
 }
