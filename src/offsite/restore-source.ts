@@ -1,13 +1,13 @@
 /**
  * `restore --from-offsite`: the items a restore needs, downloaded from the host's off-site catalog
- * into its working state (`<host>/tmp/offsite-restore-<pid>`), decrypted and checked in the same
+ * into its working state (`<host>/prepare/offsite-restore-<pid>`), decrypted and checked in the same
  * pass, and given to the restore code as a catalog of local files.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import { UsageError, XbError } from '../errors.js';
-import { stagingDir } from '../storage/host-state.js';
+import { prepareDir } from '../storage/host-state.js';
 import { fetchPlan, type FetchRequest } from './fetch-plan.js';
 import { fetchToStaging, type StagedStore } from './fetch.js';
 import { openOffsiteCatalog, type OffsiteReadOptions } from './open-catalog.js';
@@ -41,9 +41,10 @@ export async function offsiteSource(
           })),
         )
       : plan.fetch;
-  const tmp = stagingDir(root);
-  mkdirSync(tmp, { recursive: true, mode: 0o700 });
-  const dir = join(tmp, `offsite-restore-${process.pid}`);
+  // In prepare/ beside the restore's other work, not in tmp/: a run of the host empties tmp/.
+  const prep = prepareDir(root);
+  mkdirSync(prep, { recursive: true, mode: 0o700 });
+  const dir = join(prep, `offsite-restore-${process.pid}`);
   const store = await fetchToStaging(remote, fetch, dir);
   return { store, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

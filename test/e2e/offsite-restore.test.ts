@@ -149,7 +149,7 @@ t.test('restore from the object store alone', async (t) => {
   let r = await xb('restore', '--host', 'sb1', '--from-offsite', '--target-dir', join(work, 'w'));
   t.equal(r.exitCode, 2, r.stderr);
   t.match(r.stderr, /give --identity FILE/);
-  const staging = join(dir, 'backups', 'sb1', 'tmp');
+  const staging = join(dir, 'backups', 'sb1', 'prepare');
   const stagingLeft = () =>
     (existsSync(staging) ? readdirSync(staging) : []).filter((n) => n.startsWith('offsite'));
   r = await xb(
