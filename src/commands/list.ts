@@ -158,9 +158,11 @@ export function formatListing(hosts: HostListing[]): string {
       }
     }
     for (const r of h.ready) {
-      const check = (r.check as { ok?: boolean; tables?: number }) ?? {};
+      // The off-site index does not carry the check result: nothing is said rather than FAILED.
+      const check = r.check as { ok?: boolean; tables?: number } | undefined;
+      const checked = check ? `  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}` : '';
       out.push(
-        `  ready ${r.file}  ${formatBytes(r.bytes)}  contains ${r.contains.length} backup(s)  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}`,
+        `  ready ${r.file}  ${formatBytes(r.bytes)}  contains ${r.contains.length} backup(s)${checked}`,
       );
     }
     if (h.binlog) out.push(...formatWindow(h.binlog));

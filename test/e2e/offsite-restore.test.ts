@@ -130,7 +130,9 @@ t.test('restore from the object store alone', async (t) => {
     [inc.id],
   );
   const readyFile = h.ready[0]!.file;
-  t.match((await xb('list', '--offsite', '--host', 'sb1')).stdout, /sb1 {2}\(s3:\/\/.*\/sb1\)/);
+  const human = (await xb('list', '--offsite', '--host', 'sb1')).stdout;
+  t.match(human, /sb1 {2}\(s3:\/\/.*\/sb1\)/);
+  t.match(human, new RegExp(`ready ${readyFile} .* contains 2 backup\\(s\\)\n`));
 
   // verify --offsite without a key; --deep with it.
   let v = await xb('verify', '--offsite', '--host', 'sb1');
