@@ -132,7 +132,7 @@ t.test('restore from the object store alone', async (t) => {
   const readyFile = h.ready[0]!.file;
   const human = (await xb('list', '--offsite', '--host', 'sb1')).stdout;
   t.match(human, /sb1 {2}\(s3:\/\/.*\/sb1\)/);
-  t.match(human, new RegExp(`ready ${readyFile} .* contains 2 backup\\(s\\)\n`));
+  t.match(human, new RegExp(`ready ${readyFile} .* contains 2 backup\\(s\\)$`, 'm'));
 
   // verify --offsite without a key; --deep with it.
   let v = await xb('verify', '--offsite', '--host', 'sb1');
