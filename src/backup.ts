@@ -526,7 +526,7 @@ export async function backupHost(
       const deleted = await retain(h, root, store, o.now, log, hold.hold);
       const extra = { offsite, ...(hold.override ? { offsite_override: hold.override } : {}) };
       if (offsite.ok) return done({ ok: true, ...base, ready, deleted, ...extra });
-      const error = `off-site copy to ${offsite.store} failed: ${offsite.error}; the backups are kept locally`;
+      const error = `off-site copy to ${offsite.store ?? 'the object store'} failed: ${offsite.error}; the backups are kept locally`;
       return done({ ok: false, ...base, ready, deleted, ...extra, error });
     } catch (e) {
       if (!(e instanceof ReadyFailure)) throw e;

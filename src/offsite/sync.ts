@@ -14,7 +14,7 @@ import type { Log } from '../report/log.js';
 import type { Deletion } from '../retention.js';
 import type { ItemRef } from '../storage/catalog-store.js';
 import { LocalStore } from '../storage/local.js';
-import { openS3Store } from '../storage/s3.js';
+import { openS3Store, type S3Store } from '../storage/s3.js';
 import {
   dropDoomed,
   itemKey,
@@ -91,13 +91,14 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
   let localList: Awaited<ReturnType<LocalStore['list']>> | undefined;
   let sizes = new Map<string, number>();
   let there: string[] | undefined;
-  const store = openS3Store(h, root, {
-    takeOver: o.takeOver,
-    onProgress: progress,
-    onNote: (l) => o.log.warn({ step: 'offsite' }, l),
-  });
-  res.store = store.where;
+  let store: S3Store | undefined;
   try {
+    store = openS3Store(h, root, {
+      takeOver: o.takeOver,
+      onProgress: progress,
+      onNote: (l) => o.log.warn({ step: 'offsite' }, l),
+    });
+    res.store = store.where;
     const l = (localList = await local.list());
     sizes = new Map(
       l.readies.map((r) => [itemKey({ kind: 'ready', id: r.id }), fileSize(local.localPath(r, r.file))]),
@@ -177,7 +178,7 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
     }
   } finally {
     progress.end();
-    store.s3.client.destroy();
+    store?.s3.client.destroy();
   }
   res.backlog_items = pending.length;
   res.backlog_bytes = pending.reduce((n, u) => n + u.bytes, 0);

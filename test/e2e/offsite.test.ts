@@ -263,7 +263,7 @@ t.test('throughput: offsite sync vs a raw SDK Upload of the same bytes (encrypte
     'sync',
     '--json',
     '--now',
-    '2026-11-04T02:00:00Z',
+    '2026-12-03T03:00:00Z',
   ]);
   const syncSeconds = (Date.now() - t1) / 1000;
   t.equal(s.exitCode, 0, s.stderr.slice(-600));
