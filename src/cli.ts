@@ -91,10 +91,11 @@ function program(): Command {
     .description('the catalog: chains, backups, ready copies, sizes, LSNs')
     .option('--host <name>', 'limit to a host; repeatable', collect)
     .option('--json', 'print one JSON document')
-    .action(async (o: { host?: string[]; json?: boolean }) => {
+    .option('--offsite', "the off-site copy's catalog (from its plaintext index: no key needed)")
+    .action(async (o: { host?: string[]; json?: boolean; offsite?: boolean }) => {
       const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
-      const { formatListing, listCommand } = await import('./commands/list.js');
-      const hosts = await listCommand(ctx);
+      const { formatListing, listCommand, listOffsiteCommand } = await import('./commands/list.js');
+      const hosts = o.offsite ? await listOffsiteCommand(ctx) : await listCommand(ctx);
       process.stdout.write(o.json ? JSON.stringify({ hosts }, null, 2) + '\n' : formatListing(hosts) + '\n');
     });
 
@@ -104,20 +105,39 @@ function program(): Command {
     )
     .option('--host <name>', 'limit to a host; repeatable', collect)
     .option('--json', 'print one JSON document')
-    .action(async (o: { host?: string[]; json?: boolean }) => {
-      const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
-      const { verifyCommand } = await import('./commands/verify.js');
-      const r = await verifyCommand(ctx, { onWait: notice });
-      process.stdout.write(
-        o.json
-          ? JSON.stringify(r, null, 2) + '\n'
-          : [
-              ...r.problems.map((x) => `${x.host}  ${x.item}  FAILED  ${x.problem}`),
-              `${r.checked} file(s) checked, ${r.problems.length} problem(s)`,
-            ].join('\n') + '\n',
-      );
-      process.exitCode = r.ok ? EXIT.ok : EXIT.hostFailed;
-    });
+    .option('--offsite', 'the off-site copy: every indexed object present with its recorded size')
+    .option('--deep', 'with --offsite: also download, decrypt and check every sha256')
+    .option('--identity <file>', 'with --deep: the age identity (private key) file')
+    .action(
+      async (o: {
+        host?: string[];
+        json?: boolean;
+        offsite?: boolean;
+        deep?: boolean;
+        identity?: string;
+      }) => {
+        if ((o.deep || o.identity) && !o.offsite)
+          throw new UsageError('--deep and --identity go with --offsite');
+        if (o.deep && !o.identity) throw new UsageError('--deep needs --identity FILE (the age private key)');
+        const ctx = loadContext(p.opts<GlobalOptions>(), o.host);
+        const { verifyCommand, verifyOffsiteCommand } = await import('./commands/verify.js');
+        const r = o.offsite
+          ? await verifyOffsiteCommand(ctx, {
+              deep: o.deep === true,
+              ...(o.identity !== undefined ? { identity: o.identity } : {}),
+            })
+          : await verifyCommand(ctx, { onWait: notice });
+        process.stdout.write(
+          o.json
+            ? JSON.stringify(r, null, 2) + '\n'
+            : [
+                ...r.problems.map((x) => `${x.host}  ${x.item}  FAILED  ${x.problem}`),
+                `${r.checked} file(s) checked, ${r.problems.length} problem(s)`,
+              ].join('\n') + '\n',
+        );
+        process.exitCode = r.ok ? EXIT.ok : EXIT.hostFailed;
+      },
+    );
 
   p.command('restore')
     .description('restore a ready backup (or a chain, --backup) into a directory, or onto a DB host')
@@ -129,9 +149,13 @@ function program(): Command {
     .option('--force', 'restore into a non-empty directory (moved aside) or onto a configured backup source')
     .option('--to-time <time>', 'point in time: replay the stored binlogs up to (not including) this second')
     .option('--to-gtid <gtid>', 'point in time: replay the stored binlogs up to and including this GTID')
+    .option('--from-offsite', 'restore from the off-site copy alone (a fresh manager needs only backup.conf)')
+    .option('--identity <file>', 'with --from-offsite: the age identity (private key) file')
     .option('--json', 'print one JSON document')
     .action(
       async (o: {
+        fromOffsite?: boolean;
+        identity?: string;
         host: string;
         toTime?: string;
         toGtid?: string;
@@ -145,12 +169,21 @@ function program(): Command {
         if (!o.targetDir === !o.toHost)
           throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
         if (o.toHost && o.backup) throw new UsageError('--backup restores into a --target-dir only');
+        if (o.identity && !o.fromOffsite) throw new UsageError('--identity goes with --from-offsite');
+        const fromOffsite = o.fromOffsite
+          ? { fromOffsite: o.identity !== undefined ? { identity: o.identity } : {} }
+          : {};
         const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
         const { formatRestore, restoreToDir, restoreToHost } = await import('./commands/restore.js');
         const { withAccess } = await import('./catalog/access.js');
         const { hostDir } = await import('./catalog/store.js');
         const h = ctx.hosts[0]!;
         if (o.toTime !== undefined || o.toGtid !== undefined) {
+          // Binlogs are not off-site yet (issue 18's remaining part): say so, never fall back.
+          if (o.fromOffsite)
+            throw new UsageError(
+              '--to-time/--to-gtid with --from-offsite is not supported yet: binlogs are not copied off-site',
+            );
           const { restorePitr } = await import('./commands/restore-pitr.js');
           process.stdout.write(await restorePitr(ctx, o, notice));
           return;
@@ -163,12 +196,18 @@ function program(): Command {
           'restore',
           () =>
             o.toHost
-              ? restoreToHost(ctx, { ready: o.ready, toHost: o.toHost, force: o.force === true })
+              ? restoreToHost(ctx, {
+                  ready: o.ready,
+                  toHost: o.toHost,
+                  force: o.force === true,
+                  ...fromOffsite,
+                })
               : restoreToDir(ctx, {
                   ready: o.ready,
                   backup: o.backup,
                   targetDir: o.targetDir!,
                   force: o.force === true,
+                  ...fromOffsite,
                 }),
           { onWait: notice },
         );

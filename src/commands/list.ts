@@ -4,6 +4,7 @@ import { hostDir } from '../catalog/store.js';
 import { byIdMap, chainOf } from '../catalog/chain.js';
 import { readPins } from '../catalog/retain.js';
 import { openStore } from '../storage/open.js';
+import type { CatalogStore, StoreListing } from '../storage/catalog-store.js';
 import { errorMessage } from '../errors.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { idToDate } from '../time.js';
@@ -40,6 +41,8 @@ export interface ListedReady {
 
 export interface HostListing {
   host: string;
+  /** `list --offsite`: the store listed. */
+  where?: string;
   chains: ListedChain[];
   ready: ListedReady[];
   pins: string[];
@@ -81,9 +84,19 @@ export function chainsOf(backups: readonly Manifest[], pins: ReadonlySet<string>
 }
 
 export async function listHost(backupDir: string, host: string): Promise<HostListing> {
-  const store = openStore({ backupDir, name: host });
-  const catalog = await store.list();
   const pins = readPins(hostDir(backupDir, host));
+  const l = await listStore(openStore({ backupDir, name: host }), host, pins);
+  const binlog = hostBinlogListing(backupDir, hostDir(backupDir, host), l.catalog.backups);
+  return { ...l.listing, ...(binlog ? { binlog } : {}) };
+}
+
+/** A host's catalog in a store, as listed (pins and binlogs are the manager's, added by the caller). */
+async function listStore(
+  store: CatalogStore,
+  host: string,
+  pins: ReadonlySet<string>,
+): Promise<{ listing: HostListing; catalog: StoreListing }> {
+  const catalog = await store.list();
   const problems = [...catalog.problems];
   const ready: ListedReady[] = [];
   for (const r of catalog.readies) {
@@ -101,15 +114,27 @@ export async function listHost(backupDir: string, host: string): Promise<HostLis
       problems.push(`ready/${r.id}.json: ${errorMessage(e)}`);
     }
   }
-  const binlog = hostBinlogListing(backupDir, hostDir(backupDir, host), catalog.backups);
   return {
-    host,
-    chains: chainsOf(catalog.backups, pins),
-    ready: ready.sort((a, b) => (a.id < b.id ? -1 : 1)),
-    pins: [...pins].sort(),
-    problems,
-    ...(binlog ? { binlog } : {}),
+    catalog,
+    listing: {
+      host,
+      chains: chainsOf(catalog.backups, pins),
+      ready: ready.sort((a, b) => (a.id < b.id ? -1 : 1)),
+      pins: [...pins].sort(),
+      problems,
+    },
   };
+}
+
+/** `list --offsite`: each host's off-site catalog, from its plaintext index (no key needed). */
+export async function listOffsiteCommand(ctx: Context): Promise<HostListing[]> {
+  const { openOffsiteCatalog } = await import('../offsite/open-catalog.js');
+  const out: HostListing[] = [];
+  for (const h of ctx.hosts) {
+    const store = await openOffsiteCatalog(h);
+    out.push({ ...(await listStore(store, h.name, new Set())).listing, where: store.where });
+  }
+  return out;
 }
 
 export async function listCommand(ctx: Context): Promise<HostListing[]> {
@@ -121,7 +146,7 @@ export async function listCommand(ctx: Context): Promise<HostListing[]> {
 export function formatListing(hosts: HostListing[]): string {
   const out: string[] = [];
   for (const h of hosts) {
-    out.push(`${h.host}`);
+    out.push(h.where ? `${h.host}  (${h.where})` : h.host);
     if (h.chains.length === 0) out.push('  no backups');
     for (const c of h.chains) {
       out.push(`  chain ${c.full ?? '(no full)'}${c.broken ? `  BROKEN: ${c.broken}` : ''}`);
@@ -133,9 +158,11 @@ export function formatListing(hosts: HostListing[]): string {
       }
     }
     for (const r of h.ready) {
-      const check = (r.check as { ok?: boolean; tables?: number }) ?? {};
+      // The off-site index does not carry the check result: nothing is said rather than FAILED.
+      const check = r.check as { ok?: boolean; tables?: number } | undefined;
+      const checked = check ? `  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}` : '';
       out.push(
-        `  ready ${r.file}  ${formatBytes(r.bytes)}  contains ${r.contains.length} backup(s)  check ${check.ok ? `OK (${check.tables} tables)` : 'FAILED'}`,
+        `  ready ${r.file}  ${formatBytes(r.bytes)}  contains ${r.contains.length} backup(s)${checked}`,
       );
     }
     if (h.binlog) out.push(...formatWindow(h.binlog));

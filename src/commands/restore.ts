@@ -35,12 +35,16 @@ import { hostSettings } from '../setup.js';
 import { writeFileAtomic } from '../catalog/store.js';
 import { targetFromDefaults } from './restore-target.js';
 import { prepareDir } from '../storage/host-state.js';
+import { offsiteSource, type OffsiteSource } from '../offsite/restore-source.js';
+import type { OffsiteReadOptions } from '../offsite/open-catalog.js';
 
 export interface RestoreOptions {
   ready?: string;
   backup?: string;
   targetDir: string;
   force: boolean;
+  /** Restore from the off-site copy: what is needed is downloaded into the host's working state first. */
+  fromOffsite?: OffsiteReadOptions;
 }
 
 export interface RestoreResult {
@@ -158,7 +162,6 @@ export async function restoreToDir(ctx: Context, o: RestoreOptions): Promise<Res
   if (o.ready && o.backup) throw new UsageError('give --ready or --backup, not both');
   const h = ctx.hosts[0]!;
   const root = hostDir(h.backupDir, h.name);
-  const store = openStore(h);
   const target = resolve(o.targetDir);
   const nonEmpty = existsSync(target) && readdirSync(target).length > 0;
   if (nonEmpty && !o.force)
@@ -170,7 +173,13 @@ export async function restoreToDir(ctx: Context, o: RestoreOptions): Promise<Res
   mkdirSync(stage, { recursive: true, mode: 0o700 });
   let source: string;
   let binlog: Manifest['binlog'];
+  let offsite: OffsiteSource | undefined;
   try {
+    if (o.fromOffsite) {
+      mkdirSync(root, { recursive: true, mode: 0o700 });
+      offsite = await offsiteSource(h, root, { ready: o.ready, backup: o.backup }, o.fromOffsite);
+    }
+    const store = offsite?.store ?? openStore(h);
     if (o.backup) {
       const leaf = await prepareChain(h, root, store, o.backup, stage);
       source = `${leaf.type}/${leaf.id} (prepared from its chain)`;
@@ -189,6 +198,8 @@ export async function restoreToDir(ctx: Context, o: RestoreOptions): Promise<Res
         ? e.message
         : `restore failed: ${isNoSpace(e) ? `the disk is full (${errorMessage(e)})` : errorMessage(e)}`;
     throw new XbError(`${why}; nothing was restored`);
+  } finally {
+    offsite?.cleanup();
   }
   let movedAside: string | undefined;
   if (nonEmpty) {
@@ -232,6 +243,7 @@ export interface ToHostOptions {
   force: boolean;
   /** A file in the ready format made on this machine (a point-in-time restore's), not a stored one. */
   made?: { info: ReadyInfo; path: string };
+  fromOffsite?: OffsiteReadOptions;
 }
 
 /**
@@ -245,7 +257,6 @@ export interface ToHostOptions {
 export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<RestoreResult> {
   if (ctx.hosts.length !== 1) throw new UsageError('restore needs exactly one --host');
   const src = ctx.hosts[0]!;
-  const store = openStore(src);
   const inventory = await loadInventory(ctx.inventory);
   if (!inventory.hosts.has(o.toHost))
     throw new UsageError(`--to-host ${o.toHost} is not in the inventory ${inventory.path}`);
@@ -256,8 +267,35 @@ export async function restoreToHost(ctx: Context, o: ToHostOptions): Promise<Res
     );
   }
   const target: HostConfig = configured ?? targetFromDefaults(ctx.config.global.file, o.toHost);
+  // The playbook copies a file of this machine: an off-site ready file is downloaded first.
+  let offsite: OffsiteSource | undefined;
+  if (o.fromOffsite) {
+    const root = hostDir(src.backupDir, src.name);
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    try {
+      offsite = await offsiteSource(src, root, { ready: o.ready }, o.fromOffsite);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new XbError(`${errorMessage(e)}; nothing was restored`);
+    }
+  }
+  try {
+    return await playRestore(ctx, inventory, src, offsite?.store ?? openStore(src), target, configured, o);
+  } finally {
+    offsite?.cleanup();
+  }
+}
+
+async function playRestore(
+  ctx: Context,
+  inventory: Awaited<ReturnType<typeof loadInventory>>,
+  src: HostConfig,
+  store: CatalogStore,
+  target: HostConfig,
+  configured: HostConfig | undefined,
+  o: ToHostOptions,
+): Promise<RestoreResult> {
   const info = o.made ? o.made.info : await pickReady(store, o.ready);
-  // The playbook copies a file of this machine; a remote store's item is downloaded first (next).
   const readyFile = o.made ? o.made.path : store.localPath(info, info.file);
   if (!readyFile)
     throw new XbError(`restore --to-host needs the ready file on this machine (${store.where})`);
