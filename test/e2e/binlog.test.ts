@@ -37,6 +37,8 @@ const { file: conf, dir } = testConfig([`metrics_file = ${'/tmp'}/xb-binlog-e2e-
 const metricsFile = `/tmp/xb-binlog-e2e-${process.pid}-binlog.prom`;
 const hostRoot = join(dir, 'backups', HOST);
 
+const live = new Set<ChildProcess>();
+
 function startSupervisor(): {
   child: ChildProcess;
   out: Promise<{ code: number | null; stdout: string; stderr: string }>;
@@ -48,6 +50,9 @@ function startSupervisor(): {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  // A failed assertion must not leave a supervisor streaming (the file would never end).
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -319,6 +324,7 @@ t.test(
 );
 
 t.teardown(() => {
+  for (const c of live) c.kill('SIGKILL');
   for (const f of [metricsFile]) if (existsSync(f)) rmSync(f);
 });
 
