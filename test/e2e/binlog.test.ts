@@ -324,7 +324,7 @@ t.test(
 );
 
 t.teardown(() => {
-  for (const c of live) c.kill('SIGKILL');
+  for (const c of live) c.kill('SIGTERM'); // its own handler stops its streams
   for (const f of [metricsFile]) if (existsSync(f)) rmSync(f);
 });
 
