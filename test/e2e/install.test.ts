@@ -35,6 +35,7 @@ t.test(
   async (t) => {
     await install();
     t.ok(existsSync(join(prefix, 'playbooks/backup.yml')), 'playbooks installed');
+    t.ok(existsSync(join(prefix, 'monitoring/rules/xb-mgr.rules.yml')), 'alert rules installed');
     t.ok(existsSync(join(etc, 'backup.conf.example')));
     const v = await execa('env', ['-i', join(bin, 'xb-mgr'), '--version'], { reject: false });
     t.equal(
