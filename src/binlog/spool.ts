@@ -59,6 +59,8 @@ export interface SpoolOptions {
 export interface StoredPoint {
   file: string;
   offset: number;
+  /** The first event time of `file` when it is still staged (the window may start in it). */
+  first_time?: number;
   time?: number;
   gtid?: string;
   state: string;

@@ -52,7 +52,21 @@ export function windowOf(i: {
   now: Date;
   supervisorRunning: boolean;
 }): BinlogWindow {
-  const first = i.files[0];
+  // Before the first rotation only a staged file exists; the replay reads it (src/pitr/stored.ts),
+  // so the window starts there too.
+  const staged = i.point && i.files.length === 0 ? i.point : undefined;
+  const first: StoredFile | undefined =
+    i.files[0] ??
+    (staged
+      ? {
+          name: staged.file,
+          bytes: staged.offset,
+          events: 0,
+          ...(staged.first_time !== undefined ? { first_time: staged.first_time } : {}),
+          gtid_list: '',
+          state_end: staged.state,
+        }
+      : undefined);
   const lastGap = [...i.gaps].sort((a, b) => compareNames(a.before_file, b.before_file)).at(-1);
   const from = first
     ? [...i.backups]
@@ -127,6 +141,7 @@ export function readStoredPoint(hostRoot: string, maxEventBytes = 1 << 30): Stor
         best = {
           file: f.name,
           offset: st.offset,
+          ...(st.firstEventTime !== undefined ? { first_time: st.firstEventTime } : {}),
           ...(st.lastEventTime !== undefined ? { time: st.lastEventTime } : {}),
           ...(st.lastGtid
             ? { gtid: formatGtid(st.lastGtid) }

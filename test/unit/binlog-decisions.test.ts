@@ -102,6 +102,35 @@ t.test('recoverable window', async (t) => {
   const none = windowOf({ backups: [old], files, point, gaps: [gap], now, supervisorRunning: false });
   t.equal(none.from, undefined);
   t.match(formatWindow(none).join('\n'), /recoverable window: none/);
+  const staged = {
+    file: 'mysql-bin.000001',
+    offset: 900,
+    first_time: 1_795_000_000,
+    time: 1_795_000_500,
+    state: '0-1-9',
+  };
+  const early = windowOf({
+    backups: [old],
+    files: [],
+    point: staged,
+    gaps: [],
+    now,
+    supervisorRunning: true,
+  });
+  t.equal(early.from?.backup, old.id, 'before the first rotation the staged file starts the window');
+  t.equal(early.files, 0, 'a staged file is not counted as stored');
+  t.equal(
+    windowOf({
+      backups: [full('20261201T010000Z', 1)],
+      files: [],
+      point: staged,
+      gaps: [],
+      now,
+      supervisorRunning: true,
+    }).from?.backup,
+    '20261201T010000Z',
+    'by time: a backup after the staged file first event',
+  );
   const unusable = { ...covered, unusable: { reason: 'x', at: 'y' } };
   t.equal(windowOf({ backups: [unusable], files, gaps: [], now, supervisorRunning: false }).from, undefined);
   const byTime = full('20261101T010000Z', 1);
