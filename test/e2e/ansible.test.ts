@@ -194,6 +194,21 @@ t.test('backup: check mode writes nothing; a real backup writes the stream and i
     t.match(bad.out, /the restore would fail: .* has sha256 [0-9a-f]{64}, expected 0{64}/);
   });
 
+  await t.test('restore: a stop command that leaves the server running swaps nothing', async (t) => {
+    const fp = sql('sb1', FINGERPRINT_SQL);
+    const r = await play('restore', {
+      ...restoreVars,
+      xb_hosts: 'sb1',
+      xb_stop_cmd: ['true'],
+      xb_stop_timeout: 3,
+    });
+    t.not(r.code, 0, 'the restore fails');
+    t.match(r.out, /the server \(pid \d+\) still runs after the stop command: not swapping the datadir/);
+    t.match(r.out, /the server runs on its old data/);
+    t.strictSame(aside(), before, 'nothing beside the datadir');
+    t.equal(sql('sb1', FINGERPRINT_SQL), fp, 'the server runs on, untouched');
+  });
+
   await t.test('restore: a real restore onto sb1 from the installed collection', async (t) => {
     const fp = sql('sb1', FINGERPRINT_SQL);
     t.teardown(() => {
