@@ -35,6 +35,7 @@ import {
   mysqlcheckTableArgs,
   parseTableList,
   planCheck,
+  tableKeyOfFile,
   tableListArgs,
   type CheckPlan,
   type TableRef,
@@ -261,7 +262,9 @@ export async function makeReady(
     { timed, onDropped },
   );
   await faultPoint('prepare');
-  const changed = before ? changedFiles(before, tablespaceStamps(base)) : [];
+  const after = tablespaceStamps(base);
+  const changed = before ? changedFiles(before, after) : [];
+  const ownFiles = new Set([...after.keys()].map(tableKeyOfFile).filter((k) => k !== undefined));
   const lastFull = plan.rebuild ? undefined : record?.full_check_at;
   const baseRecord = {
     last_applied: leaf.id,
@@ -328,6 +331,7 @@ export async function makeReady(
         lastFullCheckAt: lastFull,
         now,
         changedFiles: changed,
+        ownFiles,
         tables,
       });
       if (!p.full && !listed)

@@ -26,6 +26,8 @@ export interface ScopeInput {
   now: Date;
   /** Tablespace files (relative to the datadir) the apply created or modified. */
   changedFiles: readonly string[];
+  /** Tables (`db/t` file keys) with a tablespace file of their own; others live in ibdata. */
+  ownFiles: ReadonlySet<string>;
   /** The base's tables, as the verify server lists them. */
   tables: readonly TableRef[];
 }
@@ -95,15 +97,22 @@ export function planCheck(i: ScopeInput): CheckPlan {
     );
   const byKey = new Map(i.tables.map((t) => [keyOf(t), t] as const));
   const picked = new Set<TableRef>();
+  let shared = false;
   for (const f of i.changedFiles) {
-    // Shared tablespaces (ibdata1, undo): the system schema below is checked anyway.
-    if (!f.includes('/')) continue;
+    // A shared tablespace (ibdata1, undo): its tables are those without a file of their own.
+    if (!f.includes('/')) {
+      shared = true;
+      continue;
+    }
     const key = tableKeyOfFile(f);
     const t = key === undefined ? undefined : byKey.get(key);
     if (!t) return all(`full check: the changed file ${f} names no table the server lists`);
     picked.add(t);
   }
-  for (const t of i.tables) if (SYSTEM_DBS.has(t.db) || t.engine.toLowerCase() !== 'innodb') picked.add(t);
+  for (const t of i.tables) {
+    const innodb = t.engine.toLowerCase() === 'innodb';
+    if (SYSTEM_DBS.has(t.db) || !innodb || (shared && !i.ownFiles.has(keyOf(t)))) picked.add(t);
+  }
   return {
     full: false,
     reason: 'changed tables, the system schema and the non-InnoDB tables',

@@ -29,10 +29,12 @@ const base: ScopeInput = {
   lastFullCheckAt: '2026-11-22T03:00:00.000Z',
   now: NOW,
   changedFiles: [],
-  tables: TABLES,
+  ownFiles: new Set(['mysql/innodb_table_stats', 'shop/accounts', 'shop/orders', 'shop/t@002d1', 'sales/p']),
+  tables: [...TABLES, T('old', 'shared')],
 };
 const names = (ts: TableRef[]) => ts.map((x) => `${x.db}.${x.name}`);
 const ALWAYS = ['mysql.db', 'mysql.innodb_table_stats', 'shop.log'];
+const ALL = TABLES.length + 1;
 
 t.test('planCheck: which tables, full or changed', async (t) => {
   const cases: {
@@ -51,9 +53,15 @@ t.test('planCheck: which tables, full or changed', async (t) => {
     },
     {
       name: 'encoded name, partition file, ibdata1',
-      in: { changedFiles: ['ibdata1', 'shop/t@002d1.ibd', 'sales/p#P#p0.ibd'] },
+      in: { changedFiles: ['shop/t@002d1.ibd', 'sales/p#P#p0.ibd'] },
       full: false,
       tables: [...ALWAYS, 'shop.t-1', 'sales.p'],
+    },
+    {
+      name: 'ibdata1 changed: the tables without a file of their own too',
+      in: { changedFiles: ['ibdata1'] },
+      full: false,
+      tables: [...ALWAYS, 'old.shared'],
     },
     {
       name: 'a changed file naming no table: full',
@@ -88,7 +96,7 @@ t.test('planCheck: which tables, full or changed', async (t) => {
   for (const c of cases) {
     const p = planCheck({ ...base, ...c.in });
     t.equal(p.full, c.full, `${c.name}: full`);
-    if (c.full) t.equal(p.tables.length, TABLES.length, `${c.name}: every table`);
+    if (c.full) t.equal(p.tables.length, ALL, `${c.name}: every table`);
     if (c.tables) t.same(names(p.tables).sort(), [...c.tables].sort(), `${c.name}: tables`);
     if (c.reason) t.match(p.reason, c.reason, `${c.name}: reason`);
   }
