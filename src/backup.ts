@@ -512,7 +512,7 @@ export async function backupHost(
     );
     const base = { type: m.type, id: m.id, parent: m.parent, bytes: m.bytes, reason: decision.reason };
     try {
-      const ready = await makeReady(h, root, store, [...catalog.backups, m], m, log);
+      const ready = await makeReady(h, root, store, [...catalog.backups, m], m, log, o.now);
       log.info(
         { step: 'ready', id: ready.id, bytes: ready.bytes },
         `ready backup ${ready.file} (${ready.bytes} bytes, ${ready.check.tables} tables OK)`,

@@ -13,10 +13,20 @@ export interface ReadyInfo {
   bytes: number;
   sha256: string;
   compress: HostConfig['compress'];
-  check: { tool: 'mysqlcheck'; tables: number; ok: boolean };
+  check: {
+    tool: 'mysqlcheck';
+    tables: number;
+    ok: boolean;
+    /** all: every table; changed: the tables the apply touched, non-InnoDB, system (`checked`). */
+    scope?: 'all' | 'changed';
+    reason?: string;
+    /** The last full check of the base this file was made from. */
+    full_check_at?: string;
+    checked?: string[];
+  };
   rebuilt_base: boolean;
   rebuild_reason?: string;
-  steps: { step: string; seconds: number; bytes?: number; backup?: string }[];
+  steps: { step: string; seconds: number; bytes?: number; backup?: string; method?: string }[];
   created_at: string;
 }
 

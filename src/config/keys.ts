@@ -411,6 +411,16 @@ export const KEYS = {
     default: '21600',
     doc: 'Seconds allowed for compressing a ready file.',
   }),
+  verify_scope: key(oneOf(['changed', 'all'] as const), {
+    scope: 'host',
+    default: 'changed',
+    doc: 'Tables the ready step checks after an incremental: `changed` (the tables whose files the apply modified, every non-InnoDB table and the `mysql` schema) or `all`. Every table is checked on a full, on a rebuilt base and when `verify_full_days` have passed.',
+  }),
+  verify_full_days: key(int(0, 3650), {
+    scope: 'host',
+    default: '7',
+    doc: 'With `verify_scope = changed`: check every table when the last full check of the prepared base is this many days old (0: on every run).',
+  }),
   timeout_ssh: key(int(1, 3600), {
     scope: 'host',
     default: '30',

@@ -47,6 +47,8 @@ const hostFields = z.object({
   compressLevel: KEYS.compress_level.field,
   parallel: KEYS.parallel.field,
   backupTool: KEYS.backup_tool.field,
+  verifyScope: KEYS.verify_scope.field,
+  verifyFullDays: KEYS.verify_full_days.field,
   timeouts: z.object({
     backup: KEYS.timeout_backup.field,
     prepare: KEYS.timeout_prepare.field,

@@ -12,6 +12,8 @@ export interface BaseRecord {
   last_applied: string;
   chain: string[];
   to_lsn: number;
+  /** When every table of this base was last checked (verify_full_days counts from it). */
+  full_check_at?: string;
 }
 
 export function baseDir(root: string): string {

@@ -11,7 +11,8 @@ export interface ServerPaths {
 /**
  * A temporary server on a verified copy: `options` first (--no-defaults, the backup's allowlisted
  * InnoDB layout, the manager's plugin dir: never the backup's own option file), then its own
- * socket, no networking, no grant tables, no replication, no binlog, a small buffer pool. It runs
+ * socket, no networking, no grant tables, no replication, no binlog, a small buffer pool, InnoDB
+ * read-only. It runs
  * as the unprivileged worker, so it needs no --user.
  */
 export function mysqldArgs(p: ServerPaths, options: readonly string[]): string[] {
@@ -26,6 +27,9 @@ export function mysqldArgs(p: ServerPaths, options: readonly string[]): string[]
     '--skip-slave-start',
     '--skip-log-bin',
     '--innodb-buffer-pool-size=256M',
+    // CHECK TABLE works read-only: InnoDB then writes nothing (no redo resize, no page flush), so
+    // an overlay view of the base copies no tablespace up.
+    '--innodb-read-only',
     '--loose-innodb-buffer-pool-load-at-startup=0',
     '--loose-innodb-buffer-pool-dump-at-shutdown=0',
   ];

@@ -1,11 +1,12 @@
 /**
  * The ready backup of a host after each successful backup: apply the new backup to the prepared
- * base (only the new one: the cost does not grow along the chain), verify a copy of it with a
- * temporary mysqld and mysqlcheck, and compress that verified copy into ready/<id>.tar.zst.
+ * base (only the new one: the cost does not grow along the chain), verify a view of it (reflink,
+ * overlay or copy: view.ts) with a temporary read-only mysqld and mysqlcheck on the tables in scope
+ * (scope.ts), and compress the prepared base itself into ready/<id>.tar.zst.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { Manifest } from '../catalog/manifest.js';
 import type { ReadyInfo } from '../catalog/ready-info.js';
@@ -27,6 +28,19 @@ import {
 import { dataOptions } from './data-options.js';
 import { freshWorkDir, ownedByWorker, traversable, workerCommand, workerSetup } from './worker.js';
 import { baseDir, dropBaseRecord, planApply, readBaseRecord, writeBaseRecord } from './base.js';
+import { which } from '../engine/binaries.js';
+import {
+  changedFiles,
+  describeTable,
+  mysqlcheckTableArgs,
+  parseTableList,
+  planCheck,
+  tableKeyOfFile,
+  tableListArgs,
+  type CheckPlan,
+  type TableRef,
+} from './scope.js';
+import { cleanStaleMounts, openVerifyView, tablespaceStamps } from './view.js';
 import {
   mysqlcheckArgs,
   mysqldArgs,
@@ -37,7 +51,7 @@ import {
   tarCreateArgs,
 } from './commands.js';
 import { asReadyFailure, isNoSpace, ReadyFailure } from './failure.js';
-import { parseMysqlcheck } from './mysqlcheck.js';
+import { parseMysqlcheck, type CheckResult } from './mysqlcheck.js';
 import { serverLogProblems } from './server-log.js';
 import { faultPoint } from '../util/fault.js';
 import { prepareDir, stagingDir } from '../storage/host-state.js';
@@ -57,8 +71,9 @@ export function runDirOf(copy: string): string {
 
 /**
  * Start a temporary mysqld on dir as the worker, without network, with the backup's allowlisted
- * layout after --no-defaults (never its option file); run mysqlcheck on all databases; shut it
- * down cleanly. Its clients run as the worker too: they parse what a server on hostile data says.
+ * layout after --no-defaults (never its option file); ask it for its tables, let `choose` decide
+ * the scope, run mysqlcheck on it; shut it down cleanly. Its clients run as the worker too: they
+ * parse what a server on hostile data says.
  */
 async function verify(
   h: HostConfig,
@@ -66,8 +81,10 @@ async function verify(
   id: string,
   m: Manifest,
   options: readonly string[],
-): Promise<{ tables: number }> {
+  choose: (tables: readonly TableRef[], listed: boolean) => CheckPlan,
+): Promise<{ tables: number; plan: CheckPlan }> {
   const setup = workerSetup();
+  const sqlClient = mysqlClient(h);
   const runDir = runDirOf(dir);
   freshWorkDir(setup, runDir);
   const socket = join(runDir, 'mysqld.sock');
@@ -88,13 +105,10 @@ async function verify(
     ...(server.env ? { env: server.env } : {}),
     label: 'mysqld',
   });
-  const client = (role: 'mysqladmin' | 'mysqlcheck', args: string[], timeoutMs: number) => {
-    const c = workerCommand(setup, bin(h, role), args, limits(timeoutMs));
-    return run(c.cmd, c.args, {
-      timeoutMs,
-      reject: false,
-      label: role === 'mysqlcheck' ? 'mysqlcheck' : 'mysqladmin',
-    });
+  const client = (role: 'mysqladmin' | 'mysqlcheck' | 'mysql', args: string[], timeoutMs: number) => {
+    const path = role === 'mysql' ? sqlClient! : bin(h, role);
+    const c = workerCommand(setup, path, args, limits(timeoutMs));
+    return run(c.cmd, c.args, { timeoutMs, reject: false, label: role });
   };
   const errText = () => readTail(errorLog, 1 << 20);
   const errTail = () => {
@@ -114,12 +128,30 @@ async function verify(
       await sleep(100);
     }
     await faultPoint('verify');
-    const c = await client('mysqlcheck', mysqlcheckArgs(socket), h.timeouts.verify * 1000);
-    const parsed = parseMysqlcheck(c.stdout);
-    if (c.exitCode !== 0 || parsed.notOk.length > 0 || parsed.tables === 0) {
+    // The server's tables (the scope needs them); without a client or with names that cannot
+    // travel as arguments, everything is checked.
+    const listing = sqlClient ? await client('mysql', tableListArgs(socket), 120_000) : undefined;
+    const listed = listing?.exitCode === 0 ? parseTableList(listing.stdout) : undefined;
+    const plan = choose(listed?.tables ?? [], listed !== undefined && listed.refused.length === 0);
+    const deadline2 = Date.now() + h.timeouts.verify * 1000;
+    const argvs = plan.full ? [mysqlcheckArgs(socket)] : mysqlcheckTableArgs(socket, plan.tables);
+    const parsed: CheckResult = { tables: 0, notOk: [] };
+    let out = '';
+    let exit: number | undefined = 0;
+    for (const argv of argvs) {
+      const c = await client('mysqlcheck', argv, Math.max(1000, deadline2 - Date.now()));
+      const p = parseMysqlcheck(c.stdout);
+      parsed.tables += p.tables;
+      parsed.notOk.push(...p.notOk);
+      out += c.stdout + c.stderr;
+      if (c.exitCode !== 0) exit = c.exitCode;
+      if (c.exitCode !== 0 || p.notOk.length > 0) break;
+    }
+    if (exit !== 0 || parsed.notOk.length > 0 || parsed.tables === 0) {
+      const found = parsed.notOk.slice(0, 5).join('; ') || `exit code ${exit}: ${tail(out, 2)}`;
       throw fail(
-        `mysqlcheck found problems in ${id}: ${parsed.notOk.slice(0, 5).join('; ') || `exit code ${c.exitCode}: ${tail(c.stderr, 2)}`}`,
-        `mysqlcheck output:\n${tail(c.stdout + c.stderr, 30)}\nmysqld error log:\n${errTail()}`,
+        `mysqlcheck found problems in ${id} (${plan.full ? 'full check' : 'check of the changed tables'}; ${plan.reason}): ${found}`,
+        `mysqlcheck output:\n${tail(out, 30)}\nmysqld error log:\n${errTail()}`,
       );
     }
     await client('mysqladmin', shutdownArgs(socket), 60_000);
@@ -136,10 +168,16 @@ async function verify(
       throw fail(`the temporary mysqld exited with code ${stopped.exitCode ?? stopped.signal} at shutdown`);
     const problems = serverLogProblems(errText() ?? '');
     if (problems.length > 0) throw fail(`the temporary mysqld logged errors: ${problems[0]}`);
-    return { tables: parsed.tables };
+    return { tables: parsed.tables, plan };
   } finally {
     await mysqld.kill();
   }
+}
+
+/** The SQL client beside mysqlcheck (for the table list); undefined: none, check everything. */
+function mysqlClient(h: HostConfig): string | undefined {
+  const beside = dirname(bin(h, 'mysqlcheck'));
+  return which(['mariadb', 'mysql'], [beside, process.env.PATH ?? ''].join(delimiter));
 }
 
 export async function makeReady(
@@ -149,6 +187,7 @@ export async function makeReady(
   backups: readonly Manifest[],
   leaf: Manifest,
   log: Log,
+  now: Date = new Date(),
 ): Promise<ReadyInfo> {
   const steps: ReadyInfo['steps'] = [];
   const timed = async <T>(
@@ -171,6 +210,9 @@ export async function makeReady(
     throw new ReadyFailure(`cannot prepare ${leaf.id}: ${chain.broken}`, 'prepare', undefined, leaf);
   const prep = prepareDir(root);
   mkdirSync(prep, { recursive: true, mode: 0o700 });
+  // An overlay left mounted by a killed run: before anything below prep/ or tmp/ is removed.
+  for (const mp of await cleanStaleMounts([prep, stagingDir(root)]))
+    log.warn({ step: 'ready:view' }, `unmounted ${mp}, left mounted by an interrupted run`);
   const setup = workerSetup();
   // The worker reaches its working directories below prepare/ by path; it can list none of these.
   traversable(setup, [h.backupDir, root, prep]);
@@ -184,7 +226,8 @@ export async function makeReady(
   };
   // A record without its directory (deleted by hand), or a base the worker does not own (made by
   // an older version as root), is no base at all.
-  const plan = planApply(chain.backups, ownedByWorker(setup, base) ? readBaseRecord(root) : undefined);
+  const record = ownedByWorker(setup, base) ? readBaseRecord(root) : undefined;
+  const plan = planApply(chain.backups, record);
 
   // Space: about the datadir twice over (base + verify copy) plus the ready file.
   const datadir = plan.rebuild ? chain.backups[0]!.bytes * 4 : dirBytes(base);
@@ -208,6 +251,8 @@ export async function makeReady(
   } else {
     dropBaseRecord(root);
   }
+  // What the apply changes decides what the verify checks (scope.ts).
+  const before = plan.rebuild ? undefined : tablespaceStamps(base);
   await applyChain(
     h,
     store,
@@ -217,39 +262,102 @@ export async function makeReady(
     { timed, onDropped },
   );
   await faultPoint('prepare');
-  writeBaseRecord(root, {
+  const after = tablespaceStamps(base);
+  const changed = before ? changedFiles(before, after) : [];
+  const ownFiles = new Set([...after.keys()].map(tableKeyOfFile).filter((k) => k !== undefined));
+  const lastFull = plan.rebuild ? undefined : record?.full_check_at;
+  const baseRecord = {
     last_applied: leaf.id,
     chain: chain.backups.map((b) => b.id),
     to_lsn: leaf.to_lsn,
-  });
+    ...(lastFull ? { full_check_at: lastFull } : {}),
+  };
+  writeBaseRecord(root, baseRecord);
 
-  // Verify a copy: the base must never be started by a mysqld (it could not take another apply).
+  // Verify a view of the base: the base itself is never started by a mysqld (it could not take
+  // another apply), and the view is made without copying it where the machine allows (view.ts).
   for (const n of readdirSync(prep))
     if (n.startsWith('verify-')) rmSync(join(prep, n), { recursive: true, force: true });
+  const tmp = stagingDir(root);
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  for (const n of readdirSync(tmp))
+    if (n.endsWith('.ovl')) rmSync(join(tmp, n), { recursive: true, force: true });
   const copy = join(prep, `verify-${leaf.id}`);
   const copyLimits = {
     timeoutMs: h.timeouts.prepare * 1000,
     threads: 1,
     maxFileBytes: datadirFileLimit(root),
   };
-  await timed('copy', async () => {
+  // XtraBackup's final prepare writes into the view: a real copy, which is then what is compressed.
+  const finalizing = needsFinalize(h);
+  const t0 = Date.now();
+  const view = await (async () => {
     try {
-      freshWorkDir(setup, copy);
-      const cp = workerCommand(setup, bin(h, 'cp'), ['-a', '--reflink=auto', `${base}/.`, copy], copyLimits);
-      await run(cp.cmd, cp.args, { timeoutMs: h.timeouts.prepare * 1000, label: 'cp' });
+      return await openVerifyView({
+        setup,
+        base,
+        dir: copy,
+        scratch: tmp,
+        cp: bin(h, 'cp'),
+        limits: copyLimits,
+        mustCopy: finalizing,
+        onFallback: (method, why) =>
+          log.info({ step: 'ready:view' }, `no ${method} view (${why}); trying the next way`),
+      });
     } catch (e) {
-      const f = asReadyFailure(e, 'copying the prepared base for the verify', 'prepare', { workDir: copy });
+      const f = asReadyFailure(e, 'making the verify view of the prepared base', 'prepare', {
+        workDir: copy,
+      });
       if (f.stage === 'space') rmSync(copy, { recursive: true, force: true });
       throw f;
     }
-  });
-  // The base stays applicable; the copy is made startable (XtraBackup's final prepare).
-  if (needsFinalize(h)) await timed('prepare', () => finalize(h, copy, leaf, onDropped), { backup: leaf.id });
-  const serverOptions = await dataOptions(h, copy, leaf, onDropped);
-  const checked = await timed('verify', () => verify(h, copy, leaf.id, leaf, serverOptions));
+  })();
+  const viewStep: ReadyInfo['steps'][number] = {
+    step: 'copy',
+    seconds: Math.round((Date.now() - t0) / 100) / 10,
+    method: view.method,
+  };
+  steps.push(viewStep);
+  let checked: { tables: number; plan: CheckPlan };
+  try {
+    // The base stays applicable; the view is made startable (XtraBackup's final prepare).
+    if (finalizing) await timed('prepare', () => finalize(h, copy, leaf, onDropped), { backup: leaf.id });
+    const serverOptions = await dataOptions(h, copy, leaf, onDropped);
+    const choose = (tables: readonly TableRef[], listed: boolean): CheckPlan => {
+      const p = planCheck({
+        scope: h.verifyScope,
+        fullDays: h.verifyFullDays,
+        newBase: plan.rebuild,
+        lastFullCheckAt: lastFull,
+        now,
+        changedFiles: changed,
+        ownFiles,
+        tables,
+      });
+      if (!p.full && !listed)
+        return { full: true, reason: 'full check: the table list could not be read', tables: [] };
+      log.info(
+        { step: 'ready:scope', full: p.full, tables: p.tables.length, changed_files: changed.length },
+        p.full ? `checking every table (${p.reason})` : `checking ${p.tables.length} tables (${p.reason})`,
+      );
+      return p;
+    };
+    checked = await timed('verify', () => verify(h, copy, leaf.id, leaf, serverOptions, choose));
+    viewStep.bytes = view.bytesWritten();
+    log.info(
+      { step: 'ready:copy', method: view.method, bytes: viewStep.bytes },
+      `verify view by ${view.method}: ${viewStep.bytes} bytes written beside the base`,
+    );
+  } finally {
+    await view.close();
+  }
   rmSync(runDirOf(copy), { recursive: true, force: true });
+  const fullCheckAt = checked.plan.full ? now.toISOString() : lastFull;
+  if (checked.plan.full) writeBaseRecord(root, { ...baseRecord, full_check_at: now.toISOString() });
+  const source = finalizing ? copy : base;
 
-  // Compress the verified copy into tmp/, then its description and the rename into ready/.
+  // Compress the prepared data (never a server-touched view) into tmp/, then its description and
+  // the rename into ready/.
   const ext = readyExtension(h.compress);
   const tmpFile = join(stagingDir(root), `${leaf.id}${ext}.part`);
   const hash = createHash('sha256');
@@ -257,7 +365,7 @@ export async function makeReady(
   // tar reads the worker's directory, so it runs as the worker; root only compresses its output.
   const stages: Stage[] = [
     {
-      ...workerCommand(setup, bin(h, 'tar'), tarCreateArgs(copy), {
+      ...workerCommand(setup, bin(h, 'tar'), tarCreateArgs(source), {
         ...copyLimits,
         timeoutMs: h.timeouts.compress * 1000,
       }),
@@ -299,7 +407,15 @@ export async function makeReady(
     bytes,
     sha256: hash.digest('hex'),
     compress: h.compress,
-    check: { tool: 'mysqlcheck', tables: checked.tables, ok: true },
+    check: {
+      tool: 'mysqlcheck',
+      tables: checked.tables,
+      ok: true,
+      scope: checked.plan.full ? 'all' : 'changed',
+      reason: checked.plan.reason,
+      ...(fullCheckAt ? { full_check_at: fullCheckAt } : {}),
+      ...(checked.plan.full ? {} : { checked: checked.plan.tables.map(describeTable) }),
+    },
     rebuilt_base: plan.rebuild && leaf.type !== 'full',
     ...(plan.rebuild && leaf.type !== 'full' ? { rebuild_reason: plan.why } : {}),
     steps,

@@ -36,6 +36,7 @@ const SERVER_COMMON = [
   '--skip-slave-start',
   '--skip-log-bin',
   '--innodb-buffer-pool-size=256M',
+  '--innodb-read-only',
   '--loose-innodb-buffer-pool-load-at-startup=0',
   '--loose-innodb-buffer-pool-dump-at-shutdown=0',
 ];
@@ -63,6 +64,7 @@ t.test("mysqldArgs: the data options first, never the backup's option file, neve
         '--skip-slave-start',
         '--skip-log-bin',
         '--innodb-buffer-pool-size=256M',
+        '--innodb-read-only',
         '--loose-innodb-buffer-pool-load-at-startup=0',
         '--loose-innodb-buffer-pool-dump-at-shutdown=0',
       ],
