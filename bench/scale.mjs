@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Sandbox } from './lib/sandbox.mjs';
 import { XbMgr, readySeconds } from './lib/xbmgr.mjs';
-import { clock, log, median, round } from './lib/util.mjs';
+import { clock, duBytes, log, median, round } from './lib/util.mjs';
 import { gib, loadAverage, requireFree, scaleDiskNeed, startSampler } from './lib/scale-sample.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -231,6 +231,9 @@ try {
       host_medians: medians(runs),
     });
   }
+  // What the bench itself holds on disk at the end (sandbox hosts and the catalog of the last run);
+  // disk_peak_bytes of a run is the whole file system's, other users' work included.
+  results.sandbox_bytes = await duBytes(sb.dir);
   results.seconds = round(clock() - t0, 1);
   results.markdown = markdown(results);
   writeFileSync(argv.out, JSON.stringify(results, null, 2) + '\n');
