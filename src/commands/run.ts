@@ -14,11 +14,12 @@ import { resolveClock } from './clock.js';
 import { alertMail, hostMail, sendMail } from '../report/email.js';
 import { hostMetrics, recordLastRun } from '../report/collect.js';
 import { renderMetrics, RUN_OWNER, writeMetrics } from '../report/metrics.js';
-import { InventoryError, LockHeldError, UsageError } from '../errors.js';
+import { errorMessage, InventoryError, LockHeldError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory.js';
 import type { Lock } from '../catalog/lock.js';
 import { FAULT_POINTS, faultPoint } from '../util/fault.js';
 import { writeOffsiteMetrics } from '../offsite/metrics.js';
+import { pool } from './pool.js';
 
 export interface RunOptions {
   now?: string;
@@ -31,20 +32,6 @@ export interface RunReport {
   now: string;
   ok: boolean;
   hosts: HostRunResult[];
-}
-
-/** Run `fn` over items with at most `limit` at once, keeping the order of results. */
-export async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport> {
@@ -79,13 +66,24 @@ export async function runCommand(ctx: Context, o: RunOptions): Promise<RunReport
       `run started for ${ctx.hosts.length} host(s)`,
     );
     const captured = new Map(ctx.hosts.map((h) => [h.name, [] as string[]]));
-    const results = await pool(ctx.hosts, ctx.config.global.maxParallelHosts, (h) =>
-      backupHost(ctx, inventory, h, {
-        now,
-        timezone,
-        forceFull: o.full === true,
-        log: makeLogger(h.log, o.stderrLevel, { run: runId, host: h.name }, captured.get(h.name)),
-      }),
+    const started = new Map<string, { at: number; log: Log }>();
+    const results = await pool(
+      ctx.hosts,
+      ctx.config.global.maxParallelHosts,
+      (h) => {
+        const log = makeLogger(h.log, o.stderrLevel, { run: runId, host: h.name }, captured.get(h.name));
+        started.set(h.name, { at: Date.now(), log });
+        return backupHost(ctx, inventory, h, { now, timezone, forceFull: o.full === true, log });
+      },
+      // backupHost reports its own failures; this is an exception it did not expect: that host
+      // failed, the others go on.
+      (h, e): HostRunResult => {
+        const s = started.get(h.name);
+        const error = errorMessage(e);
+        (s?.log ?? runLog).error({ step: 'backup', host: h.name }, error);
+        const seconds = s ? Math.round((Date.now() - s.at) / 100) / 10 : 0;
+        return { host: h.name, ok: false, seconds, error };
+      },
     );
     const ok = results.every((r) => r.ok);
     await faultPoint('report');
