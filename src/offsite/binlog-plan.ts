@@ -16,7 +16,9 @@ export interface LocalBinlog {
 }
 
 /** An index entry seen as a stored file, for the local retention rule. */
-function asStored(b: Pick<IndexBinlog, 'name' | 'bytes' | 'first_time' | 'last_time' | 'gtid_list' | 'state_end'>): StoredFile {
+function asStored(
+  b: Pick<IndexBinlog, 'name' | 'bytes' | 'first_time' | 'last_time' | 'gtid_list' | 'state_end'>,
+): StoredFile {
   return {
     name: b.name,
     bytes: b.bytes,

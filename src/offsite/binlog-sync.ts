@@ -60,7 +60,10 @@ export async function syncBinlogs(
   const after = await store.listBinlogs();
   res.deleted = planOffsiteBinlogRetention(after.binlogs, kept);
   for (const n of res.deleted)
-    log.info({ step: 'offsite-retain', binlog: n }, `deleting off-site binlog/${n}: no backup kept off-site needs it`);
+    log.info(
+      { step: 'offsite-retain', binlog: n },
+      `deleting off-site binlog/${n}: no backup kept off-site needs it`,
+    );
   await store.removeBinlogs(res.deleted);
   if (await store.setBinlogGaps(gapsForIndex(readGaps(root))))
     log.info({ step: 'offsite' }, `recorded the binlog gaps in ${store.where}`);

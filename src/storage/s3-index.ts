@@ -316,7 +316,8 @@ export function parseIndexBinlog(v: unknown): Parsed<IndexBinlog> {
   if (typeof v.encrypted !== 'boolean') return bad(`${what}: no "encrypted"`);
   if (!isTime(v.uploaded_at)) return bad(`${what}: no valid uploaded_at`);
   if (!isSize(v.bytes)) return bad(`${what}: bad size`);
-  if (typeof v.plain_sha256 !== 'string' || !SHA.test(v.plain_sha256)) return bad(`${what}: bad plain_sha256`);
+  if (typeof v.plain_sha256 !== 'string' || !SHA.test(v.plain_sha256))
+    return bad(`${what}: bad plain_sha256`);
   const o = v.object;
   if (!isObj(o) || !isSize(o.bytes) || typeof o.sha256 !== 'string' || !SHA.test(o.sha256))
     return bad(`${what}: bad object size or sha256`);
