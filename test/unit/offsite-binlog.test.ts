@@ -12,6 +12,7 @@ import {
 import { parseIndex, serializeIndex, type IndexBinlog } from '../../src/storage/s3-index.js';
 import type { StoredFile } from '../../src/binlog/store.js';
 import { full } from './factory.js';
+import { indexedAsStored, offsiteWindow } from '../../src/pitr/offsite-window.js';
 
 const SHA = 'a'.repeat(64);
 const entry = (name: string, bytes = 100, extra: Partial<IndexBinlog> = {}): IndexBinlog => ({
@@ -154,4 +155,31 @@ t.test('the index keeps binlog entries and gaps, validated field by field', asyn
   );
   const old = parseIndex(JSON.stringify({ format: 1, host: 'db1', items: [] }), 'db1');
   t.ok(old.ok && old.value.index.binlogs === undefined, 'an index without binlogs is still read');
+});
+
+t.test('the window of a restore from the store: the index, no stream running', async (t) => {
+  const b = at(N(2));
+  const w = offsiteWindow(
+    [b],
+    [
+      entry(N(2), 100, { first_time: 100, last_time: 150, gtid_list: '0-1-4', state_end: '0-1-9' }),
+      entry(N(3), 300, {
+        first_time: 160,
+        last_time: 200,
+        gtid_list: '0-1-9',
+        state_end: '0-1-12',
+        last_gtid: '0-1-12',
+      }),
+    ],
+    [],
+    new Date(250_000),
+  );
+  t.equal(w.supervisor_running, false);
+  t.equal(w.files, 2);
+  t.same(w.to, { time: new Date(200_000).toISOString(), gtid: '0-1-12', file: N(3), offset: 300 });
+  t.equal(w.age_seconds, 50);
+  t.equal(w.from?.backup, b.id);
+  t.same(indexedAsStored(entry(N(1))), { name: N(1), bytes: 100, events: 0, gtid_list: '', state_end: '' });
+  const empty = offsiteWindow([b], [], [], new Date());
+  t.equal(empty.to, undefined, 'no binlogs: no end');
 });
