@@ -472,7 +472,8 @@ t.test('a hostile binlog reads and writes nothing outside the replay', async (t)
   const sup = startSupervisor();
   t.teardown(() => void sup.child.kill('SIGTERM'));
   await waitFor('the stream', () => streamPid());
-  const pad = `XBPAD${'x'.repeat(150)}`;
+  // Unique: the sandbox server keeps older binlogs (with older pads) that the stream stores too.
+  const pad = `XBPAD-${process.pid}-${Date.now()}-${'x'.repeat(120)}`;
   const text = `INSERT INTO pitr.h (v) VALUES ('${pad}')`;
   sql(HOST, `SET SESSION binlog_format = STATEMENT; ${text}`);
   sql(HOST, 'FLUSH BINARY LOGS');
