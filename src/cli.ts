@@ -7,6 +7,7 @@ import { EXIT, UsageError, XbError, errorMessage } from './errors.js';
 import { loadContext, type GlobalOptions } from './context.js';
 import { packageRoot } from './paths.js';
 import { killAllChildren } from './util/proc.js';
+import type { RestoreCommandOptions } from './commands/restore-pitr.js';
 
 // Each command's module is loaded only when that command runs, after the config was loaded: a
 // config error, --help or --version costs no more than the config loader.
@@ -152,68 +153,49 @@ function program(): Command {
     .option('--from-offsite', 'restore from the off-site copy alone (a fresh manager needs only backup.conf)')
     .option('--identity <file>', 'with --from-offsite: the age identity (private key) file')
     .option('--json', 'print one JSON document')
-    .action(
-      async (o: {
-        fromOffsite?: boolean;
-        identity?: string;
-        host: string;
-        toTime?: string;
-        toGtid?: string;
-        ready?: string;
-        backup?: string;
-        targetDir?: string;
-        toHost?: string;
-        force?: boolean;
-        json?: boolean;
-      }) => {
-        if (!o.targetDir === !o.toHost)
-          throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
-        if (o.toHost && o.backup) throw new UsageError('--backup restores into a --target-dir only');
-        if (o.identity && !o.fromOffsite) throw new UsageError('--identity goes with --from-offsite');
-        const fromOffsite = o.fromOffsite
-          ? { fromOffsite: o.identity !== undefined ? { identity: o.identity } : {} }
-          : {};
-        const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
-        const { formatRestore, restoreToDir, restoreToHost } = await import('./commands/restore.js');
-        const { withAccess } = await import('./catalog/access.js');
-        const { hostDir } = await import('./catalog/store.js');
-        const h = ctx.hosts[0]!;
-        if (o.toTime !== undefined || o.toGtid !== undefined) {
-          // Binlogs are not off-site yet (issue 18's remaining part): say so, never fall back.
-          if (o.fromOffsite)
-            throw new UsageError(
-              '--to-time/--to-gtid with --from-offsite is not supported yet: binlogs are not copied off-site',
-            );
-          const { restorePitr } = await import('./commands/restore-pitr.js');
-          process.stdout.write(await restorePitr(ctx, o, notice));
-          return;
-        }
-        // A reader of the host's catalog: retention does not take away what is being restored, and
-        // the restore waits only for retention or keep (seconds), never for a running backup.
-        const r = await withAccess(
-          hostDir(h.backupDir, h.name),
-          'read',
-          'restore',
-          () =>
-            o.toHost
-              ? restoreToHost(ctx, {
-                  ready: o.ready,
-                  toHost: o.toHost,
-                  force: o.force === true,
-                  ...fromOffsite,
-                })
-              : restoreToDir(ctx, {
-                  ready: o.ready,
-                  backup: o.backup,
-                  targetDir: o.targetDir!,
-                  force: o.force === true,
-                  ...fromOffsite,
-                }),
-          { onWait: notice },
-        );
-        process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatRestore(r) + '\n');
-      },
-    );
+    .action(async (o: RestoreCommandOptions) => {
+      if (!o.targetDir === !o.toHost)
+        throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
+      if (o.toHost && o.backup) throw new UsageError('--backup restores into a --target-dir only');
+      if (o.identity && !o.fromOffsite) throw new UsageError('--identity goes with --from-offsite');
+      const fromOffsite = o.fromOffsite
+        ? { fromOffsite: o.identity !== undefined ? { identity: o.identity } : {} }
+        : {};
+      const ctx = loadContext(p.opts<GlobalOptions>(), [o.host]);
+      const { formatRestore, restoreToDir, restoreToHost } = await import('./commands/restore.js');
+      const { withAccess } = await import('./catalog/access.js');
+      const { hostDir } = await import('./catalog/store.js');
+      const h = ctx.hosts[0]!;
+      if (o.toTime !== undefined || o.toGtid !== undefined) {
+        const { restorePitr } = await import('./commands/restore-pitr.js');
+        process.stdout.write(await restorePitr(ctx, o, notice));
+        return;
+      }
+      // A reader of the host's catalog: retention does not take away what is being restored, and
+      // the restore waits only for retention or keep (seconds), never for a running backup.
+      const r = await withAccess(
+        hostDir(h.backupDir, h.name),
+        'read',
+        'restore',
+        () =>
+          o.toHost
+            ? restoreToHost(ctx, {
+                ready: o.ready,
+                toHost: o.toHost,
+                force: o.force === true,
+                ...fromOffsite,
+              })
+            : restoreToDir(ctx, {
+                ready: o.ready,
+                backup: o.backup,
+                targetDir: o.targetDir!,
+                force: o.force === true,
+                ...fromOffsite,
+              }),
+        { onWait: notice },
+      );
+      process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatRestore(r) + '\n');
+    });
 
   p.command('keep')
     .description('pin a backup (and its ancestors) so that retention never deletes it; --release unpins')

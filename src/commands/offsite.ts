@@ -62,7 +62,7 @@ export function formatSyncReport(r: SyncReport): string {
   return r.hosts
     .map((h) =>
       h.ok
-        ? `${h.host}  OK      ${h.store}: ${h.uploaded.length} uploaded (${h.uploaded_bytes} bytes), ${h.deleted.length} deleted by off-site retention`
+        ? `${h.host}  OK      ${h.store}: ${h.uploaded.length} uploaded (${h.uploaded_bytes} bytes), ${h.deleted.length} deleted by off-site retention${h.uploaded_binlogs?.length || h.deleted_binlogs?.length ? `; binlogs: ${h.uploaded_binlogs?.length ?? 0} uploaded, ${h.deleted_binlogs?.length ?? 0} deleted` : ''}`
         : `${h.host}  FAILED  ${h.error} (backlog: ${h.backlog_items} item(s), ${h.backlog_bytes} bytes kept locally)`,
     )
     .join('\n');

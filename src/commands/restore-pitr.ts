@@ -9,11 +9,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, r
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { hostDir } from '../catalog/store.js';
-import { openStore } from '../storage/open.js';
 import { prepareDir } from '../storage/host-state.js';
 import { UsageError, XbError, errorMessage } from '../errors.js';
-import { hostBinlogListing } from '../binlog/window.js';
-import { readGaps } from '../binlog/store.js';
 import { localZone, backupId } from '../time.js';
 import { datadirFileLimit, managerBin } from '../ready/apply.js';
 import { dataOptions } from '../ready/data-options.js';
@@ -27,10 +24,12 @@ import { readyCompressor, readyExtension, tarCreateArgs } from '../ready/command
 import { parseTarget, formatTarget } from '../pitr/target.js';
 import { chooseBase } from '../pitr/choose.js';
 import { findCut } from '../pitr/cut.js';
-import { copyHead, openStoredBinlogs } from '../pitr/stored.js';
+import { copyHead } from '../pitr/stored.js';
 import { chownTree, prepareRunDir, replay } from '../pitr/replay.js';
 import { replayBinlogDir, type ReplayPaths } from '../pitr/replay-args.js';
-import { restoreToDir, restoreToHost, type RestoreResult } from './restore.js';
+import { restoreToHost, type RestoreResult } from './restore.js';
+import { localSource, offsiteSource, type PitrSource } from './pitr-source.js';
+import type { OffsiteReadOptions } from '../offsite/open-catalog.js';
 import { withAccess } from '../catalog/access.js';
 
 export interface PitrOptions {
@@ -40,6 +39,8 @@ export interface PitrOptions {
   targetDir?: string;
   toHost?: string;
   force: boolean;
+  /** Everything from the object store alone: the base, and the binlogs recorded in its index. */
+  fromOffsite?: OffsiteReadOptions;
 }
 
 export interface PitrResult extends RestoreResult {
@@ -57,7 +58,6 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
   const h = ctx.hosts[0]!;
   const target = parseTarget(o, ctx.config.global.timezone ?? localZone());
   const root = hostDir(h.backupDir, h.name);
-  const store = openStore(h);
   if (!o.targetDir === !o.toHost)
     throw new UsageError('give exactly one of --target-dir DIR or --to-host HOST');
   const dest = o.targetDir ? resolve(o.targetDir) : '';
@@ -72,19 +72,14 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
     throw new UsageError(
       `${o.toHost} is a configured backup source ([${configured.name}]): restoring replaces its data; add --force to do it`,
     );
-  const { backups, readies } = await store.list();
-  const window = hostBinlogListing(h.backupDir, root, backups);
-  if (!window)
-    throw new UsageError(
-      `${h.name} has no stored binlogs (binlog_stream = true and xb-mgr binlog store them)`,
-    );
-  const stored = openStoredBinlogs(root);
+  const source = o.fromOffsite ? await offsiteSource(ctx, h, o.fromOffsite) : await localSource(ctx, h);
   try {
+    const { window } = source;
     const choice = chooseBase({
-      backups,
-      readyIds: new Set(readies.map((r) => r.id)),
-      stored,
-      gaps: readGaps(root),
+      backups: source.backups,
+      readyIds: source.readyIds,
+      stored: source.stored,
+      gaps: source.gaps,
       window,
       target,
       now: new Date(),
@@ -92,8 +87,14 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
     if (choice.kind === 'outside') throw new UsageError(choice.message);
     if (choice.kind === 'gap') throw new XbError(`${choice.message}; nothing was restored`);
     const base = choice.base;
-    const from = stored.findIndex((f) => f.name === base.binlog!.file);
-    const cut = findCut(stored.slice(from), base.binlog!.gtid!, target);
+    let picked: Awaited<ReturnType<PitrSource['cutFrom']>>;
+    try {
+      picked = await source.cutFrom(base.binlog!.file, (files) => findCut(files, base.binlog!.gtid!, target));
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new XbError(`point-in-time restore failed: ${errorMessage(e)}; nothing was restored`);
+    }
+    const { cut, files: opened } = picked;
     if (cut.kind === 'gap') throw new XbError(`${cut.message}; nothing was restored`);
     if (cut.kind === 'unreadable')
       throw target.kind === 'gtid' && cut.message.includes('is not in the stored binlogs')
@@ -115,16 +116,12 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
     chmodSync(work, 0o711);
     const paths: ReplayPaths = { datadir: join(work, 'data'), run: join(work, 'run') };
     try {
-      const restored = await restoreToDir(ctx, {
-        ...(choice.ready ? { ready: base.id } : { backup: base.id }),
-        targetDir: paths.datadir,
-        force: false,
-      });
+      const restored = await source.restoreBase(base, choice.ready, paths.datadir);
       prepareRunDir(setup, paths);
       const files = cut.files.filter((f) => f.bytes > 0);
       for (const f of files)
         copyHead(
-          stored.find((s) => s.name === f.name)!,
+          opened.find((s) => s.name === f.name)!,
           f.bytes,
           join(replayBinlogDir(paths), f.name),
         );
@@ -190,7 +187,7 @@ export async function restorePointInTime(ctx: Context, o: PitrOptions): Promise<
       rmSync(work, { recursive: true, force: true });
     }
   } finally {
-    for (const f of stored) f.close();
+    source.close();
   }
 }
 
@@ -271,19 +268,25 @@ export function formatPitr(r: PitrResult): string {
   ].join('\n');
 }
 
+/** The options of `xb-mgr restore` as the CLI parses them (one type for cli.ts and this module). */
+export interface RestoreCommandOptions {
+  host: string;
+  ready?: string;
+  backup?: string;
+  targetDir?: string;
+  toHost?: string;
+  force?: boolean;
+  toTime?: string;
+  toGtid?: string;
+  fromOffsite?: boolean;
+  identity?: string;
+  json?: boolean;
+}
+
 /** The CLI's part: option checks, the catalog read access, the output. */
 export async function restorePitr(
   ctx: Context,
-  o: {
-    toTime?: string;
-    toGtid?: string;
-    ready?: string;
-    backup?: string;
-    targetDir?: string;
-    toHost?: string;
-    force?: boolean;
-    json?: boolean;
-  },
+  o: RestoreCommandOptions,
   notice: (line: string) => void,
 ): Promise<string> {
   if (o.ready || o.backup)
@@ -301,6 +304,7 @@ export async function restorePitr(
         ...(o.targetDir ? { targetDir: o.targetDir } : {}),
         ...(o.toHost ? { toHost: o.toHost } : {}),
         force: o.force === true,
+        ...(o.fromOffsite ? { fromOffsite: o.identity !== undefined ? { identity: o.identity } : {} } : {}),
       }),
     { onWait: notice },
   );

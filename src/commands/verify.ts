@@ -160,6 +160,27 @@ export async function verifyOffsiteCommand(
       // The driver's listing names the same objects again: each once.
       const named = new Set(absent.map((p) => p.item));
       problems.push(...r.problems.filter((p) => !named.has(p.item)));
+      // Binlog files: presence and size are in `absent` already; --deep reads each one back.
+      if (o.deep) {
+        const { binlogs } = await store.binlogs();
+        for (const b of binlogs) {
+          const item = `binlog/${b.name}`;
+          checked++;
+          let got: string;
+          try {
+            got = await sha256(await store.openBinlog(b));
+          } catch (e) {
+            problems.push({ host: h.name, item, problem: readFailure(errorMessage(e)) });
+            continue;
+          }
+          if (got !== b.plain_sha256)
+            problems.push({
+              host: h.name,
+              item,
+              problem: `checksum mismatch: index ${b.plain_sha256}, file ${got}`,
+            });
+        }
+      }
     } catch (e) {
       problems.push({ host: h.name, item: 'store', problem: errorMessage(e) });
     }

@@ -10,7 +10,8 @@ import { UsageError } from '../errors.js';
 import { StoreError, type CatalogStore, type StoredReadyInfo } from '../storage/catalog-store.js';
 import type { S3Listing } from '../storage/s3.js';
 import { openOffsiteStore } from '../storage/open.js';
-import { objectName } from '../storage/s3-index.js';
+import { binlogObjectName, objectName, type IndexBinlog, type IndexGap } from '../storage/s3-index.js';
+import type { Readable } from 'node:stream';
 import { listObjects } from './objects.js';
 import type { IndexedObject } from './fetch-plan.js';
 
@@ -23,6 +24,10 @@ export interface OffsiteReadOptions {
 export interface OffsiteCatalog extends CatalogStore {
   /** Every object the host's index records (with its stored size), and what the store lists. */
   objects(): Promise<{ indexed: IndexedObject[]; present: Map<string, number> }>;
+  /** The binlog files off-site (present with their recorded size) and the gaps recorded. */
+  binlogs(): Promise<{ binlogs: IndexBinlog[]; gaps: IndexGap[]; problems: string[] }>;
+  /** A binlog file's plaintext (decrypted with the identity); the caller checks its sha256. */
+  openBinlog(b: IndexBinlog): Promise<Readable>;
 }
 
 export async function openOffsiteCatalog(h: HostConfig, o: OffsiteReadOptions = {}): Promise<OffsiteCatalog> {
@@ -73,9 +78,16 @@ export async function openOffsiteCatalog(h: HostConfig, o: OffsiteReadOptions = 
           i.kind === 'ready' ? { kind: 'ready' as const } : { kind: i.manifest.type, id: i.manifest.id };
         return i.objects.map((x) => ({ name: objectName(ref, x.file, i.encrypted), size: x.bytes }));
       });
+      for (const b of index.binlogs ?? [])
+        indexed.push({ name: binlogObjectName(b.name, b.encrypted), size: b.object.bytes });
       const listed = await listObjects(store.s3, `${store.root}/`);
       const present = new Map(listed.map((l) => [l.key.slice(store.root.length + 1), l.size]));
       return { indexed, present };
     },
+    async binlogs() {
+      const { binlogs, gaps, problems } = await store.listBinlogs();
+      return { binlogs, gaps, problems };
+    },
+    openBinlog: (b) => store.openBinlog(b),
   };
 }

@@ -26,6 +26,7 @@ import {
   type Upload,
 } from './plan.js';
 import { progressReporter } from './progress.js';
+import { syncBinlogs } from './binlog-sync.js';
 
 export interface HostSyncResult {
   host: string;
@@ -35,6 +36,9 @@ export interface HostSyncResult {
   uploaded: string[];
   uploaded_bytes: number;
   deleted: Deletion[];
+  /** Closed binlog files uploaded, and deleted by off-site binlog retention (names). */
+  uploaded_binlogs?: string[];
+  deleted_binlogs?: string[];
   aborted_uploads: number;
   backlog_items: number;
   backlog_bytes: number;
@@ -147,6 +151,11 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
     );
     if (items.length > 0) await store.remove(items);
     res.deleted = plan.delete;
+    // Binlogs after the backups: their retention follows the backups kept off-site.
+    const b = await syncBinlogs(store, root, (await store.list()).backups, o.log);
+    res.uploaded_binlogs = b.uploaded;
+    res.uploaded_bytes += b.uploaded_bytes;
+    res.deleted_binlogs = b.deleted;
     const c = await store.cleanup();
     res.aborted_uploads = c.uploads;
     if (c.entries > 0 || c.uploads > 0)

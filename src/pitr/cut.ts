@@ -72,6 +72,16 @@ export function findCut(
   let lastTime: number | undefined;
   let transactions = 0;
   const state = new Map(start);
+  // The result as things stand: the cut met the target, or every stored event comes before it.
+  const done = (reached: boolean): CutResult => ({
+    kind: 'ok',
+    files: out,
+    state: formatGtidState([...state.values()]),
+    ...(lastGtid ? { lastGtid: formatGtid(lastGtid) } : {}),
+    ...(lastTime !== undefined ? { lastTime } : {}),
+    transactions,
+    reached,
+  });
   if (
     target.kind === 'gtid' &&
     inState(start, target.gtid) &&
@@ -137,26 +147,8 @@ export function findCut(
       return { kind: 'unreadable', message: `stored binlog ${f.name} cannot be read: ${st.error}` };
     const bytes = stop ?? (st.pending ? txStart : st.offset);
     out.push({ name: f.name, bytes });
-    if (stop !== undefined) {
-      return {
-        kind: 'ok',
-        files: out,
-        state: formatGtidState([...state.values()]),
-        ...(lastGtid ? { lastGtid: formatGtid(lastGtid) } : {}),
-        ...(lastTime !== undefined ? { lastTime } : {}),
-        transactions,
-        reached: true,
-      };
-    }
+    if (stop !== undefined) return done(true);
     prevEnd = new Map(st.state);
   }
-  return {
-    kind: 'ok',
-    files: out,
-    state: formatGtidState([...state.values()]),
-    ...(lastGtid ? { lastGtid: formatGtid(lastGtid) } : {}),
-    ...(lastTime !== undefined ? { lastTime } : {}),
-    transactions,
-    reached: false,
-  };
+  return done(false);
 }

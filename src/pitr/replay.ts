@@ -141,7 +141,12 @@ export async function replay(r: ReplayRun): Promise<{ seconds: number }> {
         );
       } catch (e) {
         const why = e instanceof ProcessError ? e.message : errorMessage(e);
-        throw fail(`replaying the binlogs failed: ${why}`);
+        // A statement the replay refused (the client's error says which): one line. The server's
+        // start-up notes add nothing; only the errors it logged are named.
+        const logged = serverLogProblems(readTail(replayErrorLog(paths), 1 << 20) ?? '');
+        throw new XbError(
+          `replaying the binlogs failed: ${why.replace(/\s*\n\s*/g, ' ')}${logged.length > 0 ? ` (the replay server logged: ${logged[0]})` : ''}`,
+        );
       }
     }
     const done = workerCommand(setup, mysqlBin, replayClientArgs(paths, user), limits(60_000));

@@ -18,7 +18,8 @@ export interface OpenBinlog {
   close(): void;
 }
 
-function openAt(path: string, name: string, first?: number): OpenBinlog {
+/** Open one file for reading (no link followed). */
+export function openAt(path: string, name: string, first?: number): OpenBinlog {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   const read: ReadAt = (pos, len) => {
     const b = Buffer.alloc(len);

@@ -7,6 +7,7 @@
 import { parseManifest, type Manifest } from '../catalog/manifest.js';
 import { isItemFileName, isItemId } from '../catalog/names.js';
 import type { Parsed } from '../config/values.js';
+import { compareNames, validBinlogName } from '../binlog/names.js';
 import type { BackupRef } from './catalog-store.js';
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -65,10 +66,49 @@ export interface IndexReady {
 
 export type IndexItem = IndexBackup | IndexReady;
 
+/**
+ * A closed binlog file of the host (`binlog/<name>[.age]`). Its index entry is its commit marker:
+ * written after the object, removed before it. What the local store knows of its events (times,
+ * GTID state at its start and end) comes along, so a restore from the store chooses without a key.
+ */
+export interface IndexBinlog {
+  name: string;
+  /** Plaintext bytes and sha256 (the local file's). */
+  bytes: number;
+  plain_sha256: string;
+  /** The object as stored (ciphertext when encrypted). */
+  object: { bytes: number; sha256: string };
+  encrypted: boolean;
+  first_time?: number;
+  last_time?: number;
+  gtid_list?: string;
+  state_end?: string;
+  last_gtid?: string;
+  uploaded_at: string;
+}
+
+/** A gap the local store found in its binlogs (binlog/gaps.json), recorded so that a restore from the store names it. */
+export interface IndexGap {
+  detected_at: string;
+  after_file?: string;
+  after_state: string;
+  before_file: string;
+  before_gtid_list: string;
+  reason: string;
+}
+
 export interface HostIndex {
   format: 1;
   host: string;
   items: IndexItem[];
+  /** Closed binlog files off-site, in file order (absent in indexes written before binlogs went off-site). */
+  binlogs?: IndexBinlog[];
+  binlog_gaps?: IndexGap[];
+}
+
+/** The object name (below `<host>/`) of a binlog file. */
+export function binlogObjectName(name: string, encrypted: boolean): string {
+  return `binlog/${name}${encrypted ? AGE_SUFFIX : ''}`;
 }
 
 export function emptyIndex(host: string): HostIndex {
@@ -224,13 +264,104 @@ export function parseIndex(text: string, host: string): Parsed<{ index: HostInde
     seen.add(key);
     items.push(p.value);
   }
-  return ok({ index: { format: 1, host, items }, problems });
+  const binlogs: IndexBinlog[] = [];
+  if (j.binlogs !== undefined && (!Array.isArray(j.binlogs) || j.binlogs.length > MAX_ITEMS))
+    problems.push('index: binlogs is not a valid list');
+  else
+    for (const raw of (j.binlogs as unknown[] | undefined) ?? []) {
+      const b = parseIndexBinlog(raw);
+      if (!b.ok) problems.push(`index: ${b.error}`);
+      else if (binlogs.some((x) => x.name === b.value.name))
+        problems.push(`index: binlog/${b.value.name} listed twice`);
+      else binlogs.push(b.value);
+    }
+  const gaps: IndexGap[] = [];
+  if (j.binlog_gaps !== undefined && (!Array.isArray(j.binlog_gaps) || j.binlog_gaps.length > 10_000))
+    problems.push('index: binlog_gaps is not a valid list');
+  else
+    for (const raw of (j.binlog_gaps as unknown[] | undefined) ?? []) {
+      const g = parseIndexGap(raw);
+      if (!g.ok) problems.push(`index: ${g.error}`);
+      else gaps.push(g.value);
+    }
+  binlogs.sort((a, b) => compareNames(a.name, b.name));
+  return ok({
+    index: {
+      format: 1,
+      host,
+      items,
+      ...(binlogs.length > 0 ? { binlogs } : {}),
+      ...(gaps.length > 0 ? { binlog_gaps: gaps } : {}),
+    },
+    problems,
+  });
+}
+
+/** A GTID state or a GTID list as the binlog reader prints it (`0-1-5,1-2-7`), bounded. */
+function isGtidText(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= 4096 && /^(\d+-\d+-\d+(,\d+-\d+-\d+)*)?$/.test(v);
+}
+
+function isSecond(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+const isSize = isSecond;
+
+export function parseIndexBinlog(v: unknown): Parsed<IndexBinlog> {
+  if (!isObj(v)) return bad('a binlog entry that is not an object');
+  if (typeof v.name !== 'string' || !validBinlogName(v.name))
+    return bad(`a binlog with an invalid name ${JSON.stringify(String(v.name)).slice(0, 80)}`);
+  const what = `binlog/${v.name}`;
+  if (typeof v.encrypted !== 'boolean') return bad(`${what}: no "encrypted"`);
+  if (!isTime(v.uploaded_at)) return bad(`${what}: no valid uploaded_at`);
+  if (!isSize(v.bytes)) return bad(`${what}: bad size`);
+  if (typeof v.plain_sha256 !== 'string' || !SHA.test(v.plain_sha256))
+    return bad(`${what}: bad plain_sha256`);
+  const o = v.object;
+  if (!isObj(o) || !isSize(o.bytes) || typeof o.sha256 !== 'string' || !SHA.test(o.sha256))
+    return bad(`${what}: bad object size or sha256`);
+  const b: IndexBinlog = {
+    name: v.name,
+    bytes: v.bytes,
+    plain_sha256: v.plain_sha256,
+    object: { bytes: o.bytes, sha256: o.sha256 },
+    encrypted: v.encrypted,
+    uploaded_at: v.uploaded_at,
+  };
+  if (isSecond(v.first_time)) b.first_time = v.first_time;
+  if (isSecond(v.last_time)) b.last_time = v.last_time;
+  if (isGtidText(v.gtid_list)) b.gtid_list = v.gtid_list;
+  if (isGtidText(v.state_end)) b.state_end = v.state_end;
+  if (isGtidText(v.last_gtid) && v.last_gtid !== '') b.last_gtid = v.last_gtid;
+  return ok(b);
+}
+
+export function parseIndexGap(v: unknown): Parsed<IndexGap> {
+  if (!isObj(v)) return bad('a binlog gap that is not an object');
+  if (typeof v.before_file !== 'string' || !validBinlogName(v.before_file))
+    return bad('a binlog gap with an invalid before_file');
+  if (v.after_file !== undefined && (typeof v.after_file !== 'string' || !validBinlogName(v.after_file)))
+    return bad('a binlog gap with an invalid after_file');
+  if (!isGtidText(v.after_state) || !isGtidText(v.before_gtid_list))
+    return bad(`a binlog gap before ${v.before_file} with an invalid GTID state`);
+  const reason =
+    typeof v.reason === 'string' ? v.reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 300) : 'unknown';
+  return ok({
+    detected_at: isTime(v.detected_at) ? v.detected_at : new Date(0).toISOString(),
+    ...(v.after_file !== undefined ? { after_file: v.after_file } : {}),
+    after_state: v.after_state,
+    before_file: v.before_file,
+    before_gtid_list: v.before_gtid_list,
+    reason,
+  });
 }
 
 export function serializeIndex(i: HostIndex): string {
   const order = (x: IndexItem) => `${itemId(x)}${x.kind}`;
   const items = [...i.items].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
-  return JSON.stringify({ ...i, items }, null, 1) + '\n';
+  const binlogs = i.binlogs && [...i.binlogs].sort((a, b) => compareNames(a.name, b.name));
+  return JSON.stringify({ ...i, items, ...(binlogs ? { binlogs } : {}) }, null, 1) + '\n';
 }
 
 /** Who writes a host's objects: the manager (hostname + host directory) and its config section. */

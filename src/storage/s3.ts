@@ -43,6 +43,7 @@ import {
   type StoreListing,
 } from './catalog-store.js';
 import {
+  binlogObjectName,
   emptyIndex,
   INDEX_NAME,
   itemObjects,
@@ -55,6 +56,8 @@ import {
   parseOwner,
   serializeIndex,
   type HostIndex,
+  type IndexBinlog,
+  type IndexGap,
   type IndexItem,
   type IndexObject,
 } from './s3-index.js';
@@ -272,7 +275,11 @@ export class S3Store implements CatalogStore {
     const i = await this.listed(ref);
     const o = i.objects.find((x) => x.file === file);
     if (!o) throw new StoreError(`missing file ${file}`);
-    const key = this.key(objectName(refOf(i), file, i.encrypted));
+    return this.readObject(this.key(objectName(refOf(i), file, i.encrypted)), i.encrypted, file);
+  }
+
+  /** An object's body, decrypted (with the identity) when it is encrypted. */
+  private async readObject(key: string, encrypted: boolean, what: string): Promise<Readable> {
     let r;
     try {
       r = await this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key }));
@@ -280,12 +287,100 @@ export class S3Store implements CatalogStore {
       throw new StoreError(describeS3Error(e, this.s3, `read ${key}`));
     }
     const body = r.Body as Readable;
-    if (!i.encrypted) return body;
+    if (!encrypted) return body;
     if (this.o.identity === undefined) {
       body.destroy();
-      throw new StoreError(`${this.where}: ${file} is encrypted: an age identity file is needed to read it`);
+      throw new StoreError(`${this.where}: ${what} is encrypted: an age identity file is needed to read it`);
     }
     return decrypting(body, this.o.identity);
+  }
+
+  /**
+   * The binlog files off-site: index entries whose object is in the store with the recorded size
+   * (others are problems, not listed), the gaps the index records, and objects under `binlog/`
+   * that no entry names (what a killed upload left; cleanup() removes them).
+   */
+  async listBinlogs(): Promise<{
+    binlogs: IndexBinlog[];
+    gaps: IndexGap[];
+    problems: string[];
+    orphans: string[];
+  }> {
+    this.cached = undefined;
+    const { index } = await this.readIndex();
+    const objects = await listObjects(this.s3, `${this.root}/binlog/`);
+    const sizes = new Map(objects.map((o) => [o.key.slice(this.root.length + 1), o.size]));
+    const binlogs: IndexBinlog[] = [];
+    const problems: string[] = [];
+    const known = new Set<string>();
+    for (const b of index.binlogs ?? []) {
+      const n = binlogObjectName(b.name, b.encrypted);
+      known.add(n);
+      const got = sizes.get(n);
+      if (got === undefined) problems.push(`${n}: missing from the store`);
+      else if (got !== b.object.bytes)
+        problems.push(`${n}: ${got} bytes in the store, ${b.object.bytes} in the index`);
+      else binlogs.push(b);
+    }
+    const orphans = [...sizes.keys()].filter((n) => !known.has(n));
+    return { binlogs, gaps: index.binlog_gaps ?? [], problems, orphans };
+  }
+
+  /**
+   * Upload a closed binlog file (not consumed), then its index entry: the entry is the commit
+   * marker, so a kill before it leaves an object that no entry names (removed by cleanup()).
+   */
+  async commitBinlog(
+    src: string,
+    meta: Pick<IndexBinlog, 'name' | 'first_time' | 'last_time' | 'gtid_list' | 'state_end' | 'last_gtid'>,
+  ): Promise<IndexBinlog> {
+    await this.ensureOwner();
+    const bytes = statSync(src).size;
+    const o = await this.uploadFile(src, `binlog/${meta.name}`);
+    const entry: IndexBinlog = {
+      ...meta,
+      bytes,
+      plain_sha256: o.plain_sha256,
+      object: { bytes: o.bytes, sha256: o.sha256 },
+      encrypted: this.encrypted,
+      uploaded_at: new Date().toISOString(),
+    };
+    const { index } = await this.readIndex();
+    await this.saveIndex({
+      ...index,
+      binlogs: [...(index.binlogs ?? []).filter((b) => b.name !== meta.name), entry],
+    });
+    return entry;
+  }
+
+  /** Remove binlog files: their index entries first (they stop being listed), then the objects. */
+  async removeBinlogs(names: readonly string[], orphans: readonly string[] = []): Promise<void> {
+    if (names.length === 0 && orphans.length === 0) return;
+    await this.ensureOwner();
+    const { index } = await this.readIndex();
+    const gone = (index.binlogs ?? []).filter((b) => names.includes(b.name));
+    if (gone.length > 0)
+      await this.saveIndex({ ...index, binlogs: (index.binlogs ?? []).filter((b) => !gone.includes(b)) });
+    await deleteObjects(
+      this.s3,
+      [...gone.map((b) => binlogObjectName(b.name, b.encrypted)), ...orphans].map((n) => this.key(n)),
+      this.o.offsite.concurrency,
+    );
+  }
+
+  /** Record the gaps the local store knows (rewritten only when they differ). */
+  async setBinlogGaps(gaps: readonly IndexGap[]): Promise<boolean> {
+    const { index } = await this.readIndex();
+    if (JSON.stringify(index.binlog_gaps ?? []) === JSON.stringify(gaps)) return false;
+    await this.ensureOwner();
+    const { binlog_gaps: _old, ...rest } = index;
+    await this.saveIndex({ ...rest, ...(gaps.length > 0 ? { binlog_gaps: [...gaps] } : {}) });
+    return true;
+  }
+
+  /** A binlog file's plaintext (decrypted with the identity); the caller checks its sha256. */
+  async openBinlog(b: IndexBinlog): Promise<Readable> {
+    return this.readObject(this.key(binlogObjectName(b.name, b.encrypted)), b.encrypted, `binlog/${b.name}`);
   }
 
   /** Encrypt (or hash) a local file for upload: a spool that survives a kill with its hashes. */
@@ -500,9 +595,12 @@ export class S3Store implements CatalogStore {
     await this.ensureOwner();
     const unlisted = (await this.scan()).unmarked;
     await this.dropEntries(unlisted);
+    // Binlog objects no index entry names: an upload killed before its entry was written.
+    const { orphans } = await this.listBinlogs();
+    await this.removeBinlogs([], orphans);
     const uploads = await abortAbandoned(this.s3, `${this.root}/`);
     if (existsSync(this.o.spoolDir)) await rm(this.o.spoolDir, { recursive: true, force: true });
-    return { entries: unlisted.length, uploads };
+    return { entries: unlisted.length + orphans.length, uploads };
   }
 }
 
