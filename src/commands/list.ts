@@ -54,10 +54,26 @@ export interface HostListing {
 /** Pure: backups -> chains, oldest chain first; each backup appears once. */
 export function chainsOf(backups: readonly Manifest[], pins: ReadonlySet<string>): ListedChain[] {
   const byId = byIdMap(backups);
-  const children = new Set(backups.map((b) => b.parent).filter((p): p is string => !!p));
-  const leaves = backups.filter((b) => !children.has(b.id)).sort((a, b) => (a.id < b.id ? -1 : 1));
   const placed = new Set<string>();
   const chains: ListedChain[] = [];
+  // A chain broken at an unusable parent stops there: what is behind it is listed in a next round.
+  for (let rest = [...backups]; rest.length > 0; rest = rest.filter((b) => !placed.has(b.id))) {
+    const before = placed.size;
+    addChains(rest, byId, pins, placed, chains);
+    if (placed.size === before) break; // a parent loop: nothing is a leaf
+  }
+  return chains.sort((a, b) => (a.backups[0]!.id < b.backups[0]!.id ? -1 : 1));
+}
+
+function addChains(
+  backups: readonly Manifest[],
+  byId: ReadonlyMap<string, Manifest>,
+  pins: ReadonlySet<string>,
+  placed: Set<string>,
+  chains: ListedChain[],
+): void {
+  const children = new Set(backups.map((b) => b.parent).filter((p): p is string => !!p));
+  const leaves = backups.filter((b) => !children.has(b.id)).sort((a, b) => (a.id < b.id ? -1 : 1));
   for (const leaf of leaves) {
     const c = chainOf(leaf, byId);
     const fresh = c.backups.filter((b) => !placed.has(b.id));
@@ -80,7 +96,6 @@ export function chainsOf(backups: readonly Manifest[], pins: ReadonlySet<string>
       ...(c.broken ? { broken: c.broken } : {}),
     });
   }
-  return chains;
 }
 
 export async function listHost(backupDir: string, host: string): Promise<HostListing> {

@@ -4,7 +4,7 @@
  * concludes from the index and the store's listing. No I/O: tested with tables of cases.
  */
 import { byIdMap, chainOf, newest } from '../catalog/chain.js';
-import type { Manifest } from '../catalog/manifest.js';
+import { isUsable, type Manifest } from '../catalog/manifest.js';
 import type { BackupRef, ReadyRef } from '../storage/catalog-store.js';
 
 /** One data file to download: where it is in the store, its plaintext size and sha256 when known. */
@@ -38,6 +38,12 @@ export function fetchPlan(
     const leaf = listing.backups.find((b) => b.id === want.backup);
     if (!leaf)
       return { ok: false, error: `no backup ${want.backup} in ${where} (see xb-mgr list --offsite)` };
+    // Marked unusable (locally, then copied to the store by a sync): its data is known bad.
+    if (!isUsable(leaf))
+      return {
+        ok: false,
+        error: `cannot restore ${want.backup}: it is unusable: ${leaf.unusable?.reason ?? '?'}`,
+      };
     const c = chainOf(leaf, byIdMap(listing.backups));
     if (c.broken) return { ok: false, error: `cannot restore ${want.backup}: ${c.broken}` };
     return {

@@ -61,6 +61,19 @@ export function planUploads(
   );
 }
 
+/**
+ * Backups marked unusable locally (a failed prepare or verify found their data bad) whose copy in
+ * the store is not marked yet: the sync rewrites their manifest there, so that `list --offsite`
+ * shows it and a restore from the store refuses them as a local one does. A marking is never undone.
+ */
+export function planUnusable(local: SideListing, remote: SideListing): Manifest[] {
+  const there = new Map(remote.backups.map((m) => [itemKey({ kind: m.type, id: m.id }), m]));
+  return local.backups.filter((m) => {
+    const r = there.get(itemKey({ kind: m.type, id: m.id }));
+    return !isUsable(m) && r !== undefined && isUsable(r);
+  });
+}
+
 export interface OffsiteRetention {
   retainDays: number;
   retainReady: number;

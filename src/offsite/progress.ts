@@ -7,6 +7,12 @@ import type { Log } from '../report/log.js';
 const QUIET_MS = 3000;
 const PERIOD_MS = 10_000;
 
+/** XB_MGR_PROGRESS_MS=QUIET[,PERIOD] shortens both (e2e tests see progress without a long upload). */
+export function progressTimes(env: string | undefined): { quiet: number; period: number } {
+  const m = /^(\d{1,7})(?:,(\d{1,7}))?$/.exec(env ?? '');
+  return m ? { quiet: Number(m[1]), period: Number(m[2] ?? m[1]) } : { quiet: QUIET_MS, period: PERIOD_MS };
+}
+
 /** Pure: "12.0/48.0 MiB  25% 10.2 MiB/s ETA 4 s". */
 export function progressLine(sent: number, total: number, ms: number): string {
   const mib = (b: number) => (b / 1048576).toFixed(1);
@@ -22,18 +28,19 @@ export interface Progress {
 }
 
 export function progressReporter(log: Log, tty = process.stderr.isTTY === true): Progress {
+  const { quiet, period } = progressTimes(process.env.XB_MGR_PROGRESS_MS);
   let current: { name: string; t0: number; last: number } | undefined;
   let drawn = false;
   const f = ((p: { name: string; sent: number; total: number }) => {
     const now = Date.now();
     if (!current || current.name !== p.name) current = { name: p.name, t0: now, last: now };
     const ms = now - current.t0;
-    if (ms < QUIET_MS) return;
+    if (ms < quiet) return;
     const line = `${p.name}: ${progressLine(p.sent, p.total, ms)}`;
     if (tty) {
       process.stderr.write(`\r${line.slice(0, 150).padEnd(100)}`);
       drawn = true;
-    } else if (now - current.last >= PERIOD_MS) {
+    } else if (now - current.last >= period) {
       current.last = now;
       log.info({ step: 'offsite', progress: p.sent, total: p.total }, line);
     }

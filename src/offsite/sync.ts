@@ -20,6 +20,7 @@ import {
   itemKey,
   parseRecord,
   planOffsiteRetention,
+  planUnusable,
   planUploads,
   uploadKey,
   type OffsiteRecord,
@@ -35,6 +36,8 @@ export interface HostSyncResult {
   store?: string;
   uploaded: string[];
   uploaded_bytes: number;
+  /** Backups whose unusable marking this sync copied to the store (`full/<id>`, ...). */
+  marked_unusable: string[];
   deleted: Deletion[];
   /** Closed binlog files uploaded, and deleted by off-site binlog retention (names). */
   uploaded_binlogs?: string[];
@@ -81,6 +84,7 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
     ok: false,
     uploaded: [],
     uploaded_bytes: 0,
+    marked_unusable: [],
     deleted: [],
     aborted_uploads: 0,
     backlog_items: 0,
@@ -109,6 +113,15 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
     );
     let remote = await store.list();
     for (const p of remote.problems) o.log.warn({ step: 'offsite' }, `${store.where}: ignored ${p}`);
+    for (const m of planUnusable(l, remote)) {
+      await store.updateManifest(m);
+      res.marked_unusable.push(itemKey({ kind: m.type, id: m.id }));
+      o.log.warn(
+        { step: 'offsite', unusable: m.id },
+        `marked ${m.type}/${m.id} unusable in ${store.where} too: ${m.unusable?.reason ?? '?'}`,
+      );
+    }
+    if (res.marked_unusable.length > 0) remote = await store.list();
     const retention = { retainDays: h.offsite.retainDays, retainReady: h.offsite.retainNumReadyBackups };
     pending = dropDoomed(planUploads(l, remote, sizes, o.first), remote, retention, o.now, readPins(root));
     planned = true;

@@ -4,11 +4,29 @@
  * in no object in the clear); the store stopped during a run: exit 1 naming the store, the local
  * backup intact, the next `offsite sync` catches up; `offsite sync` killed with -9 during a large
  * upload, then again: no open multipart upload, at most the in-flight parts sent twice; off-site
- * retention with `--now` a month later; sync throughput against a raw SDK Upload of the same bytes.
+ * retention with `--now` a month later; sync throughput against a raw SDK Upload of the same bytes;
+ * progress (a rewriting line on a TTY, log lines otherwise) and `offsite sync` exiting 75 while the
+ * run lock is held; local retention during an outage (items not off-site held; under the free-space
+ * reserve, on a file system of the test's own, the oldest deleted loudly) and the catch-up; a backup
+ * marked unusable locally marked so in the store too, and refused by a restore from it.
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -19,6 +37,7 @@ import { openStore } from '../../src/offsite/s3.js';
 import { deleteObjects, listObjects } from '../../src/offsite/objects.js';
 import { listUploads } from '../../src/offsite/upload.js';
 import { encryptFile } from '../../src/offsite/age.js';
+import { fillTo, freeBytes, loopMount } from './loopfs.js';
 
 const MiB = 1024 * 1024;
 sandboxUp(2);
@@ -42,6 +61,9 @@ const { file: conf, dir } = testConfig([], {
     'offsite_bandwidth = 10M',
   ],
 });
+// backup_dir on a file system of its own: the outage test brings its free space under the reserve.
+const unmount = loopMount(join(dir, 'backups.img'), join(dir, 'backups'), '8G');
+t.teardown(() => unmount());
 const root = join(dir, 'backups', 'sb1');
 const under = `${prefix}/sb1/`;
 t.teardown(async () => {
@@ -285,4 +307,208 @@ t.test('throughput: offsite sync vs a raw SDK Upload of the same bytes (encrypte
     `${BIG} bytes: offsite sync item ${item} s (whole command ${syncSeconds.toFixed(1)} s); raw encrypt + SDK Upload ${raw.toFixed(1)} s; ratio ${(raw / item).toFixed(2)} (whole command ${ratio.toFixed(2)})`,
   );
   t.ok(item > 0, `the sync logged the item upload ${s.stderr.slice(-300)}`);
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Single-quoted for `script -c` (its only form): the test's own paths, no config values. */
+const shellWords = (a: string[]) => a.map((x) => `'${x.replaceAll("'", `'\\''`)}'`).join(' ');
+const PROGRESS = /: [\d.]+\/[\d.]+ MiB \d+% [\d.]+ MiB\/s ETA (\d+ s|\?)/;
+
+t.test('offsite sync: progress on a TTY and in the log; a second sync meanwhile exits 75', async (t) => {
+  const env = { XB_MGR_PROGRESS_MS: '300,500' };
+  const id = '20261202T010000Z';
+  syntheticFull(id, BIG);
+  const now = '2026-12-03T04:00:00Z';
+  const argv = [
+    process.execPath,
+    join(repo, 'dist', 'cli.js'),
+    '--config',
+    conf,
+    'offsite',
+    'sync',
+    '--now',
+    now,
+  ];
+  // `script` (util-linux) runs the sync on a pseudo-terminal and prints what the terminal shows.
+  const tty = execa('script', ['-qec', shellWords(argv), '/dev/null'], {
+    reject: false,
+    env,
+    stdin: 'ignore',
+  });
+  const state = join(root, 'tmp', 'offsite', `full-${id}-backup.xbstream.zst.upload.json`);
+  for (let i = 0; i < 600 && !existsSync(state); i++) await sleep(100);
+  t.ok(existsSync(state), 'the first sync is uploading');
+  const lockFile = join(dir, 'xb-mgr.pid');
+  const holder = readFileSync(lockFile, 'utf8');
+  const second = await cli('offsite', 'sync', '--now', now);
+  t.equal(second.exitCode, 75, `a second sync exits 75: ${second.stderr.slice(-300)}`);
+  t.match(second.stderr, /another run holds the lock/);
+  t.equal(readFileSync(lockFile, 'utf8'), holder, 'the lock still belongs to the first sync');
+  t.ok(existsSync(state), 'the first sync still uploads');
+  const first = await tty;
+  const shown = String(first.stdout);
+  t.equal(first.exitCode, 0, shown.slice(-600));
+  // One line redrawn: each state starts with a carriage return, none with a new line.
+  const redraws = shown
+    .split('\r')
+    .filter((l) => l.startsWith(`full/${id}/backup.xbstream.zst`) && PROGRESS.test(l));
+  t.ok(redraws.length >= 2, `${redraws.length} redraws of the progress line`);
+  t.notOk(
+    shown.split('\n').filter((l) => PROGRESS.test(l) && !l.includes('\r')).length > 0,
+    'no progress state on a line of its own',
+  );
+  t.ok(
+    (await index()).backups.some((b) => b.id === id),
+    'uploaded',
+  );
+
+  // Not a terminal: periodic lines in the host's log instead.
+  const id2 = '20261202T020000Z';
+  syntheticFull(id2, BIG);
+  const plain = await xbMgr(['--config', conf, 'offsite', 'sync', '--now', now], env);
+  t.equal(plain.exitCode, 0, plain.stderr.slice(-600));
+  t.notOk(plain.stderr.includes('\r'), 'no rewriting line on a pipe');
+  const logged = readFileSync(join(dir, 'sb1.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`full/${id2}/backup.xbstream.zst: `) && PROGRESS.test(l));
+  t.ok(logged.length >= 2, `${logged.length} progress lines in the log`);
+});
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const readies = () =>
+  readdirSync(join(root, 'ready'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5));
+interface RunJson {
+  hosts: { ok: boolean; error?: string; offsite_override?: string; unusable?: { id: string } }[];
+}
+
+t.test(
+  'store unreachable: runs go on and keep what is not off-site, under the reserve loudly not; then catch up',
+  async (t) => {
+    // The endpoint on a closed port: unreachable, and nothing of the sandbox is stopped.
+    // Monday to Wednesday (Sunday is the sandbox's full_backup_day).
+    const dead = join(dir, 'dead.conf');
+    writeFileSync(
+      dead,
+      readFileSync(conf, 'utf8')
+        .replace(/^s3_endpoint = .*$/m, `s3_endpoint = http://127.0.0.1:${await closedPort()}`)
+        .replace(/^offsite_retain_days = 7$/m, 'offsite_retain_days = 7\nretain_num_ready_backups = 1'),
+      { mode: 0o600 },
+    );
+    const down = (...a: string[]) => xbMgr(['--config', dead, 'run', '--host', 'sb1', ...a]);
+    const where = `s3://${env.XB_S3_BUCKET}/${prefix}/sb1`;
+    let r = await down('--full', '--now', '2026-12-07T01:00:00Z');
+    t.equal(r.exitCode, 1, 'the host failed');
+    t.match(r.stdout, new RegExp(`off-site copy to ${where} failed: .*(refused|unreachable|connect)`, 'i'));
+    r = await down('--json', '--now', '2026-12-08T01:00:00Z');
+    t.equal(r.exitCode, 1);
+    const rep = JSON.parse(r.stdout) as RunJson;
+    t.match(rep.hosts[0]!.error, new RegExp(`off-site copy to ${where} failed: .*kept locally`));
+    t.notOk(rep.hosts[0]!.offsite_override, 'no override above the reserve');
+    t.ok(
+      readies().includes('20261207T010000Z') && readies().includes('20261208T010000Z'),
+      `not off-site: both ready files kept (retain_num_ready_backups = 1): ${readies().join(' ')}`,
+    );
+    t.ok(existsSync(join(root, 'full', '20261207T010000Z', 'manifest.json')));
+    const rec = JSON.parse(readFileSync(join(root, 'offsite.json'), 'utf8')) as {
+      ok: boolean;
+      backlog_items: number;
+    };
+    t.ok(!rec.ok && rec.backlog_items >= 4, `backlog ${rec.backlog_items} item(s)`);
+
+    // Under the reserve (10 % of the file system): nothing is held, said loudly.
+    const backups = join(dir, 'backups');
+    const filler = fillTo(backups, 600 * MiB);
+    t.teardown(() => rmSync(filler, { force: true }));
+    t.ok(freeBytes(backups) < 700 * MiB, `${freeBytes(backups)} bytes free`);
+    r = await down('--now', '2026-12-09T01:00:00Z');
+    t.equal(r.exitCode, 1, r.stderr.slice(-600));
+    t.match(r.stdout, /WARNING free space in .* is under the reserve .*NOT off-site yet/);
+    t.match(r.stderr, /under the reserve/, 'and on stderr');
+    t.same(readies(), ['20261209T010000Z'], 'the older ready files not off-site are deleted');
+    rmSync(filler, { force: true });
+
+    // The store back: the next sync uploads the backlog, then off-site retention runs.
+    const s = await cli('offsite', 'sync', '--json', '--now', '2026-12-09T02:00:00Z');
+    t.equal(s.exitCode, 0, s.stderr.slice(-600));
+    const h = (JSON.parse(s.stdout) as { hosts: { uploaded: string[]; deleted: unknown[] }[] }).hosts[0]!;
+    for (const k of [
+      'full/20261207T010000Z',
+      'incremental/20261208T010000Z',
+      'incremental/20261209T010000Z',
+      'ready/20261209T010000Z',
+    ])
+      t.ok(h.uploaded.includes(k), `${k} uploaded`);
+    t.ok(h.deleted.length > 0, `off-site retention deleted ${h.deleted.length} item(s)`);
+    const after = JSON.parse(readFileSync(join(root, 'offsite.json'), 'utf8')) as {
+      ok: boolean;
+      backlog_items: number;
+    };
+    t.ok(after.ok && after.backlog_items === 0, 'no backlog');
+  },
+);
+
+t.test('a backup marked unusable locally is marked in the store at the next sync', async (t) => {
+  const bad = '20261208T010000Z';
+  // A stored incremental corrupted, then the base rebuilt: its sha256 fails, it is marked unusable.
+  const f = join(root, 'incremental', bad, 'backup.xbstream.zst');
+  const fd = openSync(f, 'r+');
+  const buf = Buffer.alloc(16);
+  const at = Math.floor(statSync(f).size / 2);
+  readSync(fd, buf, 0, 16, at);
+  for (let i = 0; i < 16; i++) buf[i] = buf[i]! ^ 0xff;
+  writeSync(fd, buf, 0, 16, at);
+  closeSync(fd);
+  rmSync(join(root, 'prepare', 'base.json'));
+  const r = await cli('run', '--host', 'sb1', '--json', '--now', '2026-12-09T09:00:00Z');
+  t.equal(r.exitCode, 1);
+  t.equal((JSON.parse(r.stdout) as RunJson).hosts[0]!.unusable?.id, bad, 'marked unusable locally');
+  const s = await cli('offsite', 'sync', '--json', '--now', '2026-12-09T10:00:00Z');
+  t.equal(s.exitCode, 0, s.stderr.slice(-600));
+  t.same((JSON.parse(s.stdout) as { hosts: { marked_unusable: string[] }[] }).hosts[0]!.marked_unusable, [
+    `incremental/${bad}`,
+  ]);
+  t.match(s.stderr, new RegExp(`marked incremental/${bad} unusable in s3://.* too: .*sha256`));
+  const j = JSON.parse((await body(`${under}index.json`)).toString()) as {
+    items: { manifest?: { id: string; unusable?: { reason: string } } }[];
+  };
+  t.match(j.items.find((i) => i.manifest?.id === bad)?.manifest?.unusable?.reason, /sha256/, 'in the index');
+  const l = await cli('list', '--offsite', '--host', 'sb1');
+  t.equal(l.exitCode, 0, l.stderr);
+  t.match(l.stdout, new RegExp(`${bad}.*UNUSABLE: .*sha256`), 'list --offsite shows it');
+  const target = join(dir, 'restore-target');
+  for (const [id, why] of [
+    [bad, 'it is unusable'],
+    ['20261209T010000Z', `parent ${bad} of 20261209T010000Z is unusable`],
+  ] as const) {
+    const x = await cli(
+      'restore',
+      '--host',
+      'sb1',
+      '--from-offsite',
+      '--identity',
+      keys.identity,
+      '--backup',
+      id,
+      '--target-dir',
+      target,
+    );
+    t.not(x.exitCode, 0, `restore of ${id} refused`);
+    t.match(x.stderr, new RegExp(`cannot restore ${id}: ${why}`));
+    t.notOk(existsSync(target) && readdirSync(target).length > 0, 'nothing restored');
+  }
+  // A second sync has nothing more to mark.
+  const again = await cli('offsite', 'sync', '--json', '--now', '2026-12-09T10:00:00Z');
+  t.same(
+    (JSON.parse(again.stdout) as { hosts: { marked_unusable: string[] }[] }).hosts[0]!.marked_unusable,
+    [],
+  );
 });

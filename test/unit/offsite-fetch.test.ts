@@ -24,7 +24,9 @@ const F2 = full('20261125T010000Z', 4000, { bytes: 200 });
 const ORPHAN = inc('20261126T010000Z', full('20261101T010000Z', 50), 60);
 const R1 = { id: '20261123T010000Z', file: '20261123T010000Z.tar.zst', bytes: 7 };
 const R2 = { id: '20261125T010000Z', file: '20261125T010000Z.tar.zst' };
-const listing = { backups: [F, I1, I2, F2, ORPHAN], readies: [R1, R2] };
+const BADF = full('20261127T010000Z', 5000, { unusable: { reason: 'verify failed', at: 'x' } });
+const BADI = inc('20261128T010000Z', BADF, 6000);
+const listing = { backups: [F, I1, I2, F2, ORPHAN, BADF, BADI], readies: [R1, R2] };
 
 t.test('fetchPlan: what a restore downloads', async (t) => {
   const cases: { name: string; want: { ready?: string; backup?: string }; expect: string[] | RegExp }[] = [
@@ -51,6 +53,16 @@ t.test('fetchPlan: what a restore downloads', async (t) => {
       name: 'a broken chain is refused before any download',
       want: { backup: ORPHAN.id },
       expect: /cannot restore 20261126T010000Z: /,
+    },
+    {
+      name: 'a backup marked unusable is refused',
+      want: { backup: BADF.id },
+      expect: /cannot restore 20261127T010000Z: it is unusable: verify failed/,
+    },
+    {
+      name: 'an incremental of an unusable backup is refused',
+      want: { backup: BADI.id },
+      expect: /cannot restore 20261128T010000Z: parent 20261127T010000Z of 20261128T010000Z is unusable/,
     },
   ];
   for (const c of cases) {

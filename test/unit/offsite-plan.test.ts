@@ -9,11 +9,12 @@ import {
   localHold,
   parseRecord,
   planOffsiteRetention,
+  planUnusable,
   planUploads,
   uploadKey,
 } from '../../src/offsite/plan.js';
 import { renderOffsiteMetrics } from '../../src/offsite/metrics.js';
-import { progressLine } from '../../src/offsite/progress.js';
+import { progressLine, progressTimes } from '../../src/offsite/progress.js';
 import { full, inc } from './factory.js';
 
 const F1 = full('20261101T010000Z', 100);
@@ -23,6 +24,69 @@ const F2 = full('20261108T010000Z', 400);
 const BAD = inc('20261104T010000Z', I2, 350, { unusable: { reason: 'verify failed', at: 'x' } });
 const R = (id: string) => ({ id, file: `${id}.xbstream.zst` });
 const none = { backups: [], readies: [] };
+
+t.test('unusable markings copied to the store', async (t) => {
+  const BADI1 = { ...I1, unusable: { reason: 'prepare failed', at: 'x' } };
+  const cases: [string, Parameters<typeof planUnusable>, string[]][] = [
+    [
+      'nothing unusable',
+      [
+        { backups: [F1, I1], readies: [] },
+        { backups: [F1, I1], readies: [] },
+      ],
+      [],
+    ],
+    [
+      'marked locally, usable in the store: marked there',
+      [
+        { backups: [F1, BADI1, I2], readies: [] },
+        { backups: [F1, I1, I2], readies: [] },
+      ],
+      ['incremental/20261102T010000Z'],
+    ],
+    [
+      'already marked in the store',
+      [
+        { backups: [F1, BADI1], readies: [] },
+        { backups: [F1, BADI1], readies: [] },
+      ],
+      [],
+    ],
+    [
+      'not in the store (never uploaded)',
+      [
+        { backups: [F1, BAD], readies: [] },
+        { backups: [F1], readies: [] },
+      ],
+      [],
+    ],
+    [
+      'marked in the store only: never undone',
+      [
+        { backups: [F1, I1], readies: [] },
+        { backups: [F1, BADI1], readies: [] },
+      ],
+      [],
+    ],
+    [
+      'same id, other type: not the same item',
+      [
+        {
+          backups: [{ ...F2, type: 'incremental' as const, unusable: { reason: 'r', at: 'x' } }],
+          readies: [],
+        },
+        { backups: [F2], readies: [] },
+      ],
+      [],
+    ],
+  ];
+  for (const [name, args, want] of cases)
+    t.same(
+      planUnusable(...args).map((m) => `${m.type}/${m.id}`),
+      want,
+      name,
+    );
+});
 
 t.test('what to upload: what the store lacks, oldest first, parents before children', async (t) => {
   const cases: [string, Parameters<typeof planUploads>, string[]][] = [
@@ -178,4 +242,13 @@ t.test('metrics and progress', async (t) => {
   t.notMatch(text, /db2/, 'a host never synced has no samples');
   t.equal(progressLine(12 * 1048576, 48 * 1048576, 2000), '12.0/48.0 MiB 25% 6.0 MiB/s ETA 6 s');
   t.equal(progressLine(0, 10, 0), '0.0/0.0 MiB 0% 0.0 MiB/s ETA ?');
+  for (const [env, want] of [
+    [undefined, { quiet: 3000, period: 10_000 }],
+    ['', { quiet: 3000, period: 10_000 }],
+    ['200', { quiet: 200, period: 200 }],
+    ['200,1000', { quiet: 200, period: 1000 }],
+    ['-1', { quiet: 3000, period: 10_000 }],
+    ['1,x', { quiet: 3000, period: 10_000 }],
+  ] as const)
+    t.same(progressTimes(env), want, `XB_MGR_PROGRESS_MS=${env}`);
 });
