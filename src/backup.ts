@@ -49,7 +49,8 @@ import { uniqueId } from './time.js';
 import type { Log } from './report/log.js';
 import { hostLockPath, stagingDir } from './storage/host-state.js';
 import { syncHost, readRecord, type HostSyncResult } from './offsite/sync.js';
-import { localHold } from './offsite/plan.js';
+import { binlogHold, localHold } from './offsite/plan.js';
+import { listStoredNames } from './binlog/store.js';
 
 export interface HostRunResult {
   host: string;
@@ -375,8 +376,11 @@ async function offsiteHold(
   const disk = diskSpace(h.backupDir);
   const newestFull = l.backups.filter((b) => b.type === 'full').sort((a, b) => (a.id < b.id ? 1 : -1))[0];
   const reserve = Math.max(Math.floor(disk.total / 10), newestFull?.bytes ?? 0);
-  const hold = localHold(l, new Set(readRecord(root)?.offsite ?? []), disk.free, reserve);
-  if (!hold.overridden) return { hold };
+  const rec = readRecord(root);
+  const hold = localHold(l, new Set(rec?.offsite ?? []), disk.free, reserve);
+  // Binlogs are held like the items, and let go under the reserve like them.
+  const binlogs = disk.free < reserve ? new Set<string>() : binlogHold(listStoredNames(root), rec);
+  if (!hold.overridden) return { hold: { ...hold, binlogs } };
   const override = `free space in ${h.backupDir} (${disk.free} bytes) is under the reserve (${reserve} bytes): local retention deletes even items NOT off-site yet`;
   log.error({ step: 'retain' }, override);
   return { hold: undefined, override };

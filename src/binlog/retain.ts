@@ -24,9 +24,13 @@ export function planBinlogRetention(files: readonly StoredFile[], kept: readonly
   return candidates.filter((f) => f.last_time !== undefined && f.last_time < started - 60).map((f) => f.name);
 }
 
-/** Delete what the plan says; returns the names deleted. */
-export function retainBinlogs(hostRoot: string, kept: readonly Manifest[]): string[] {
-  const names = planBinlogRetention(readIndex(hostRoot), kept);
+/** Delete what the plan says, except the held files (not off-site yet); returns the names deleted. */
+export function retainBinlogs(
+  hostRoot: string,
+  kept: readonly Manifest[],
+  hold: ReadonlySet<string> = new Set(),
+): string[] {
+  const names = planBinlogRetention(readIndex(hostRoot), kept).filter((n) => !hold.has(n));
   for (const n of names) rmSync(join(binlogDir(hostRoot), n), { force: true });
   return names;
 }

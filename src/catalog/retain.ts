@@ -99,7 +99,7 @@ export interface RetainHooks extends AccessOptions {
   /** Runs between the moves into trash/ and emptying it (the fault suite pauses there). */
   beforeEmpty?: () => Promise<void>;
   /** Items not off-site yet (src/offsite/plan.ts localHold): backups kept like pins, ready files kept. */
-  hold?: { backups: ReadonlySet<string>; readies: ReadonlySet<string> };
+  hold?: { backups: ReadonlySet<string>; readies: ReadonlySet<string>; binlogs?: ReadonlySet<string> };
 }
 
 /**
@@ -122,7 +122,7 @@ export async function retainHost(
       hooks.onPlan?.(plan);
       await store.remove(plan.delete.map(itemOf), hooks.beforeEmpty);
       // Binlogs that no backup retention kept needs any more (src/binlog/retain.ts).
-      retainBinlogs(root, (await store.list()).backups);
+      retainBinlogs(root, (await store.list()).backups, hooks.hold?.binlogs);
       return plan.delete;
     },
     hooks,

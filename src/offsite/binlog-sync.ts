@@ -4,6 +4,7 @@
  * retention over the backups kept off-site, then the gaps the local store knows. Decisions are in
  * binlog-plan.ts.
  */
+import { compareNames } from '../binlog/names.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Manifest } from '../catalog/manifest.js';
@@ -22,6 +23,8 @@ export interface BinlogSyncResult {
   uploaded: string[];
   uploaded_bytes: number;
   deleted: string[];
+  /** The files the store holds after this sync, oldest first. */
+  offsite: string[];
 }
 
 /** The closed files on disk now, with their sizes (a file retention just took is skipped). */
@@ -41,7 +44,7 @@ export async function syncBinlogs(
   kept: readonly Manifest[],
   log: Log,
 ): Promise<BinlogSyncResult> {
-  const res: BinlogSyncResult = { uploaded: [], uploaded_bytes: 0, deleted: [] };
+  const res: BinlogSyncResult = { uploaded: [], uploaded_bytes: 0, deleted: [], offsite: [] };
   const remote = await store.listBinlogs();
   for (const p of remote.problems) log.warn({ step: 'offsite' }, `${store.where}: ${p}`);
   const local = localBinlogs(root);
@@ -65,6 +68,11 @@ export async function syncBinlogs(
       `deleting off-site binlog/${n}: no backup kept off-site needs it`,
     );
   await store.removeBinlogs(res.deleted);
+  const gone = new Set(res.deleted);
+  res.offsite = after.binlogs
+    .map((b) => b.name)
+    .filter((n) => !gone.has(n))
+    .sort(compareNames);
   if (await store.setBinlogGaps(gapsForIndex(readGaps(root))))
     log.info({ step: 'offsite' }, `recorded the binlog gaps in ${store.where}`);
   return res;

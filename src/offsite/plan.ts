@@ -5,6 +5,7 @@
  */
 import { isUsable, type Manifest } from '../catalog/manifest.js';
 import { isItemId } from '../catalog/names.js';
+import { compareNames, validBinlogName } from '../binlog/names.js';
 import { planRetention, type ReadyEntry, type RetentionPlan } from '../retention.js';
 
 export type Upload =
@@ -105,6 +106,10 @@ export interface OffsiteRecord {
   last_success?: string;
   /** Items the store holds, as itemKey names. */
   offsite: string[];
+  /** Closed binlog files the store holds, and the oldest one off-site retention keeps: local
+   * retention holds back a file from `binlog_from` on that is not in `binlogs` yet. */
+  binlogs?: string[];
+  binlog_from?: string;
   backlog_items: number;
   backlog_bytes: number;
   error?: string;
@@ -130,10 +135,27 @@ export function parseRecord(text: string): OffsiteRecord | undefined {
     ok: r.ok === true,
     ...(typeof r.last_success === 'string' ? { last_success: r.last_success } : {}),
     offsite: r.offsite,
+    ...(Array.isArray(r.binlogs) && r.binlogs.every((b) => typeof b === 'string' && validBinlogName(b))
+      ? { binlogs: r.binlogs }
+      : {}),
+    ...(typeof r.binlog_from === 'string' && validBinlogName(r.binlog_from)
+      ? { binlog_from: r.binlog_from }
+      : {}),
     backlog_items: n(r.backlog_items),
     backlog_bytes: n(r.backlog_bytes),
     ...(typeof r.error === 'string' ? { error: r.error } : {}),
   };
+}
+
+/**
+ * Pure: the closed binlog files local retention must keep because the off-site tier wants them and
+ * does not hold them yet (the record of the last sync): every file from `binlog_from` on (all of
+ * them before any binlog went off-site) that is not off-site.
+ */
+export function binlogHold(local: readonly string[], rec: OffsiteRecord | undefined): Set<string> {
+  const there = new Set(rec?.binlogs ?? []);
+  const from = rec?.binlog_from;
+  return new Set(local.filter((n) => !there.has(n) && (from === undefined || compareNames(n, from) >= 0)));
 }
 
 /**

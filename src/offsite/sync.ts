@@ -100,6 +100,7 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
   let sizes = new Map<string, number>();
   let there: string[] | undefined;
   let store: S3Store | undefined;
+  let binlogs: string[] | undefined;
   try {
     store = openS3Store(h, root, {
       takeOver: o.takeOver,
@@ -169,6 +170,7 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
     res.uploaded_binlogs = b.uploaded;
     res.uploaded_bytes += b.uploaded_bytes;
     res.deleted_binlogs = b.deleted;
+    binlogs = b.offsite;
     const c = await store.cleanup();
     res.aborted_uploads = c.uploads;
     if (c.entries > 0 || c.uploads > 0)
@@ -213,6 +215,14 @@ export async function syncHost(h: HostConfig, root: string, o: SyncOptions): Pro
     ...(res.ok ? { last_success: at } : prev?.last_success ? { last_success: prev.last_success } : {}),
     // On failure: what was there before plus what this sync uploaded.
     offsite: there ?? [...new Set([...(prev?.offsite ?? []), ...res.uploaded])].sort(),
+    // The oldest file off-site is where off-site retention starts keeping (older local files are
+    // never sent). A failed sync keeps the last known state.
+    ...(binlogs
+      ? { binlogs, ...(binlogs[0] ? { binlog_from: binlogs[0] } : {}) }
+      : {
+          ...(prev?.binlogs ? { binlogs: prev.binlogs } : {}),
+          ...(prev?.binlog_from ? { binlog_from: prev.binlog_from } : {}),
+        }),
     backlog_items: res.backlog_items,
     backlog_bytes: res.backlog_bytes,
     ...(res.error ? { error: res.error } : {}),

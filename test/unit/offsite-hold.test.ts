@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { hostRetentionPlan } from '../../src/catalog/retain.js';
 import type { HostConfig } from '../../src/config/load.js';
 import { LocalStore } from '../../src/storage/local.js';
-import { localHold } from '../../src/offsite/plan.js';
+import { binlogHold, localHold, parseRecord, type OffsiteRecord } from '../../src/offsite/plan.js';
 import { full, inc } from './factory.js';
 
 const F1 = full('20261101T010000Z', 100);
@@ -57,4 +57,30 @@ t.test('held items survive local retention', async (t) => {
     [`backup:${I1.id}`, `backup:${F1.id}`, `ready:${I1.id}`],
     'under the reserve',
   );
+});
+
+t.test('binlogHold: closed binlogs the off-site tier wants and lacks are held', async (t) => {
+  const n = (i: number) => `mysql-bin.${String(i).padStart(6, '0')}`;
+  const local = [1, 2, 3, 4, 5].map(n);
+  const rec = (binlogs?: string[], from?: string): OffsiteRecord => ({
+    format: 1,
+    at: 'x',
+    ok: true,
+    offsite: [],
+    backlog_items: 0,
+    backlog_bytes: 0,
+    ...(binlogs ? { binlogs } : {}),
+    ...(from ? { binlog_from: from } : {}),
+  });
+  const cases: [string, Parameters<typeof binlogHold>[1], string[]][] = [
+    ['no record (never synced): all', undefined, local],
+    ['nothing off-site yet: all', rec([]), local],
+    ['some off-site: the rest from the oldest off-site on', rec([n(2), n(3)], n(2)), [n(4), n(5)]],
+    ['older than what the store keeps: never sent, not held', rec([n(4)], n(4)), [n(5)]],
+    ['all off-site: none', rec(local, n(1)), []],
+  ];
+  for (const [name, r, want] of cases) t.same([...binlogHold(local, r)].sort(), want, name);
+  const parsed = parseRecord(JSON.stringify(rec([n(2)], n(2))));
+  t.same([parsed?.binlogs, parsed?.binlog_from], [[n(2)], n(2)], 'the record keeps the binlog fields');
+  t.equal(parseRecord(JSON.stringify(rec(['../x'], n(2))))?.binlogs, undefined, 'a bad name drops the list');
 });
