@@ -556,6 +556,7 @@ async function playbookTasks(dir) {
         tool: 'mariabackup',
       },
     },
+    xb_hosts: HOST,
     xb_out_dir: join(dir, 'out'),
     xb_type: 'full',
     xb_tool_args: ['--backup', '--stream=xbstream', '--parallel=2'],
