@@ -1,5 +1,5 @@
 // The same work as xb-mgr, by hand: the commands an operator would type (FACTS.md), each step timed.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { clock, exec, q, sh } from './util.mjs';
 
@@ -114,4 +114,54 @@ export async function rawRestore(readyFile, target) {
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
   return (await sh(`zstd -dc ${q(readyFile)} | tar -x -C ${q(target)}`)).seconds;
+}
+
+/**
+ * The demo's cycles by hand on a tiny database: a full (transfer, extract, prepare, cp -a, check,
+ * tar | zstd), then an incremental from the prepared base's to_lsn (transfer, extract, apply onto
+ * the base, cp -a, check, tar | zstd). Wall seconds of each cycle and of its steps.
+ */
+export async function rawTinyCycles(sb, host, dir, { parallel = 2 } = {}) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, 'base');
+  const inc = join(dir, 'inc');
+  mkdirSync(base);
+  mkdirSync(inc);
+  const cycle = async (kind) => {
+    const steps = {};
+    const t0 = clock();
+    const stream = join(dir, `${kind}.xbstream.zst`);
+    const lsn =
+      kind === 'incremental'
+        ? /^to_lsn = (\d+)$/m.exec(readFileSync(join(base, 'xtrabackup_checkpoints'), 'utf8'))[1]
+        : undefined;
+    steps.transfer = await rawTransfer(sb, host, stream, { parallel, incrementalLsn: lsn });
+    const into = kind === 'full' ? base : inc;
+    await timed(steps, 'extract', `zstd -dc ${q(stream)} | mbstream -x -p ${parallel} -C ${q(into)}`);
+    const apply = kind === 'full' ? '' : ` --incremental-dir=${q(inc)}`;
+    await timed(
+      steps,
+      kind === 'full' ? 'prepare' : 'apply',
+      `mariabackup --prepare --target-dir=${q(base)}${apply} --use-memory=1G 2>${q(dir + '/prepare.log')}`,
+    );
+    const copy = join(dir, `copy-${kind}`);
+    await timed(steps, 'copy', `cp -a ${q(base)} ${q(copy)}`);
+    await timed(steps, 'verify', verifyScript(copy, `tiny-${kind}`));
+    await timed(
+      steps,
+      'compress',
+      `tar -C ${q(copy)} -cf - . | zstd -q -T0 -1 > ${q(join(dir, kind + '.tar.zst'))}`,
+    );
+    return { wall: clock() - t0, steps };
+  };
+  const full = await cycle('full');
+  const incremental = await cycle('incremental');
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    full: full.wall,
+    incremental: incremental.wall,
+    full_steps: full.steps,
+    incremental_steps: incremental.steps,
+  };
 }

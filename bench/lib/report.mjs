@@ -3,7 +3,8 @@ import { median, round } from './util.mjs';
 
 /**
  * One compared measure: a = xb-mgr (or the measured variant), b = the reference. goal.ratio is a
- * ceiling for a/b, goal.diff a ceiling for a - b (same unit); a goal of null is informational.
+ * ceiling for a/b, goal.diff a ceiling for a - b (same unit), either may be left out; a goal of
+ * null is informational.
  */
 export function compare({ caseId, name, unit = 's', aLabel, bLabel, a, b, goal = null, notes }) {
   const ma = median(a);
@@ -12,7 +13,8 @@ export function compare({ caseId, name, unit = 's', aLabel, bLabel, a, b, goal =
   const diff = ma !== null && mb !== null ? ma - mb : null;
   let pass = null;
   if (goal && ratio !== null) {
-    pass = ratio <= goal.ratio && (goal.diff === undefined || diff <= goal.diff);
+    pass =
+      (goal.ratio === undefined || ratio <= goal.ratio) && (goal.diff === undefined || diff <= goal.diff);
   }
   return {
     case: caseId,
@@ -30,7 +32,10 @@ export function compare({ caseId, name, unit = 's', aLabel, bLabel, a, b, goal =
 
 function goalText(g) {
   if (!g) return 'report';
-  return `≤ ${g.ratio.toFixed(2)}` + (g.diff !== undefined ? ` and ≤ +${g.diff} s` : '');
+  const parts = [];
+  if (g.ratio !== undefined) parts.push(`≤ ${g.ratio.toFixed(2)}`);
+  if (g.diff !== undefined) parts.push(`≤ +${g.diff} s`);
+  return parts.join(' and ');
 }
 
 function cell(x, unit) {

@@ -30,7 +30,12 @@ export class XbMgr {
       .join(`${dir}/logs/`)
       .split(`${sb.dir}/xb-mgr.pid`)
       .join(`${dir}/xb-mgr.pid`)
-      .replace('[default]\n', `[default]\nmax_parallel_hosts = ${maxParallelHosts}\n`);
+      // No nice/ionice on the DB host: the hand-run pipeline has none, and with both ends on one
+      // loaded machine a niced backup only measures the other processes' load (issue 20).
+      .replace(
+        '[default]\n',
+        `[default]\nmax_parallel_hosts = ${maxParallelHosts}\nremote_nice = 0\nremote_ionice = none\n`,
+      );
     this.conf = join(dir, 'backup.conf');
     writeFileSync(this.conf, text, { mode: 0o600 });
   }

@@ -116,6 +116,39 @@ class XbPullResult(TempDir):
         self.assertIn("over max_stream_bytes (1000 bytes)", r.stderr)
         self.assertEqual(sorted(os.listdir(out)), ["tool.log"])
 
+    def test_the_cap_holds_to_the_byte(self):
+        # The kernel (RLIMIT_FSIZE on ssh) enforces the cap: a stream of exactly the cap passes,
+        # one byte more is refused, whatever the writer does about the failed write.
+        for name, size, code in [("exactly the cap", 1000, 0), ("one byte over", 1001, 4),
+                                 ("far over", 10 << 20, 4)]:
+            with self.subTest(name):
+                out, r = self.pull(self.fake_ssh(b"y" * size), "--max-bytes", "1000")
+                self.assertEqual(r.returncode, code, r.stderr)
+                if code == 0:
+                    self.assertEqual(json.loads(r.stdout)["bytes"], size)
+                else:
+                    self.assertEqual(sorted(os.listdir(out)), ["tool.log"])
+                for n in os.listdir(out):
+                    os.unlink(os.path.join(out, n))
+
+    def test_the_hash_follows_a_stream_written_slowly_in_pieces(self):
+        # ssh writes the file and xb_pull hashes it while it grows: pieces that arrive after the
+        # hash caught up with the file, and the last ones after ssh ended, all count.
+        path = os.path.join(self.dir, "slow_ssh")
+        with open(path, "w") as f:
+            f.write("#!%s\nimport os, sys, time\n"
+                    "for i in range(40):\n"
+                    "    os.write(1, bytes([i]) * (300000 + i))\n"
+                    "    time.sleep(0.06 if i in (0, 9, 20) else 0.01)\n" % sys.executable)
+        os.chmod(path, 0o755)
+        out, r = self.pull(path, "--max-bytes", str(1 << 30))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        payload = b"".join(bytes([i]) * (300000 + i) for i in range(40))
+        result = json.loads(r.stdout)
+        self.assertEqual((result["bytes"], result["sha256"]), (len(payload), hashlib.sha256(payload).hexdigest()))
+        with open(os.path.join(out, "backup.xbstream.zst"), "rb") as f:
+            self.assertEqual(f.read(), payload)
+
     def test_write_result_is_atomic(self):
         xb_pull = load("xb_pull", XB_PULL)
         xb_pull.write_result(self.dir, {"rc": 0, "bytes": 1})
