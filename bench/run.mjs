@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Sandbox } from './lib/sandbox.mjs';
+import { requireFree } from './lib/scale-sample.mjs';
 import { XbMgr, readySeconds } from './lib/xbmgr.mjs';
 import { rawReady, rawRestore, rawTinyCycles, rawTransfer, replayChain } from './lib/raw.mjs';
 import { compare, markdownTable, stepTable } from './lib/report.mjs';
@@ -63,6 +64,25 @@ for (const c of cases) if (!(c >= 1 && c <= 7)) throw new Error(`--cases: unknow
 
 const cli = join(repo, 'dist', 'cli.js');
 const sb = new Sandbox({ repo, dir: argv['sandbox-dir'], net: argv['sandbox-net'] });
+
+/**
+ * Disk the bench needs at data size S (from the 1 GB run's sizes): datadir about 1.2 S, xb-mgr's
+ * catalog kept between samples about 2.1 S plus a verify copy while a run lasts, the hand-run
+ * directory about 3.3 S: 7 S + 2 GiB for cases 1-5; case 6 adds a second database and runs at 2S:
+ * 10 S + 2 GiB. About 9 GB at 1 GB, 30 GB at 4 GB.
+ */
+export function diskNeed(s, withCase6) {
+  return (withCase6 ? 10 : 7) * s + 2 * 1024 ** 3;
+}
+{
+  const need = diskNeed(size, cases.has(6));
+  try {
+    requireFree(sb.dir, need, `the bench at ${(size / 1e6).toFixed(0)} MB`);
+  } catch (e) {
+    console.error(`bench: ${e.message} (--size smaller, or --sandbox-dir on a bigger file system)`);
+    process.exit(2);
+  }
+}
 const work = join(sb.dir, 'work');
 const rows = [];
 const details = {};
