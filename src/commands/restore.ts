@@ -89,11 +89,17 @@ async function unpackReady(
   if (d) stages.push({ cmd: d.cmd, args: d.args });
   stages.push({ cmd: which(['tar']) ?? 'tar', args: ['-C', stage, '-xf', '-'] });
   let got: string;
+  // An off-site read that failed (age refused the data, the download broke) says why itself.
+  let readFailed: XbError | undefined;
   try {
     const input = await store.openRead(info, info.file);
+    input.on('error', (e) => {
+      if (e instanceof XbError) readFailed ??= e;
+    });
     await pipeline(stages, { input, onInput: (c) => hash.update(c), timeoutMs });
     got = hash.digest('hex');
   } catch (e) {
+    if (readFailed) throw readFailed;
     // The decompressor may see a corruption first; the checksum says what is wrong.
     got = await streamSha256(store, info);
     if (got === info.sha256) throw e;
@@ -177,7 +183,9 @@ export async function restoreToDir(ctx: Context, o: RestoreOptions): Promise<Res
   try {
     if (o.fromOffsite) {
       mkdirSync(root, { recursive: true, mode: 0o700 });
-      offsite = await offsiteSource(h, root, { ready: o.ready, backup: o.backup }, o.fromOffsite);
+      // A ready file is unpacked as it downloads (its sha256 checked on the way, the stage removed
+      // on a mismatch); a chain is staged first (mariabackup reads each stream from a file).
+      offsite = await offsiteSource(h, root, { ready: o.ready, backup: o.backup }, o.fromOffsite, !o.backup);
     }
     const store = offsite?.store ?? openStore(h);
     if (o.backup) {

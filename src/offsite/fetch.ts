@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isItemFileName } from '../catalog/names.js';
 import { parseManifest, type Manifest } from '../catalog/manifest.js';
@@ -106,6 +106,16 @@ async function readMarker(remote: CatalogStore, ref: BackupRef | ReadyRef): Prom
   return { kind: 'ready', info };
 }
 
+/** The item's checked marker; a failure to read it is one line naming the item. */
+async function checkedMarker(remote: CatalogStore, f: Fetch): Promise<Marker> {
+  try {
+    return await readMarker(remote, f.ref);
+  } catch (e) {
+    if (e instanceof FetchMismatch) throw e;
+    throw new XbError(`${itemName(f.ref, f.file)} from ${remote.where}: ${readFailure(errorMessage(e))}`);
+  }
+}
+
 /** Download one file (decrypted by the driver) to `path`, sha256 in the same pass. */
 async function fetchOne(
   remote: CatalogStore,
@@ -113,13 +123,7 @@ async function fetchOne(
   path: string,
   onBytes?: (n: number) => void,
 ): Promise<Marker> {
-  let marker: Marker;
-  try {
-    marker = await readMarker(remote, f.ref);
-  } catch (e) {
-    if (e instanceof FetchMismatch) throw e;
-    throw new XbError(`${itemName(f.ref, f.file)} from ${remote.where}: ${readFailure(errorMessage(e))}`);
-  }
+  const marker = await checkedMarker(remote, f);
   const want = marker.kind === 'backup' ? marker.m.sha256 : marker.info.sha256;
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   const hash = createHash('sha256');
@@ -143,6 +147,18 @@ async function fetchOne(
     );
   }
   return marker;
+}
+
+/**
+ * The items of `fetch` read straight from the store, nothing staged: their manifests or
+ * descriptions are checked as a download's are, the data is streamed (decrypted) from the remote
+ * when read. For a reader that checks the sha256 as the bytes pass and discards its work on a
+ * mismatch (a ready file unpacked into a target directory): one pass instead of download + read.
+ */
+export async function streamFromRemote(remote: CatalogStore, fetch: readonly Fetch[]): Promise<RemoteView> {
+  const markers: Marker[] = [];
+  for (const f of fetch) markers.push(await checkedMarker(remote, f));
+  return new RemoteView(remote, markers);
 }
 
 /**
@@ -171,16 +187,16 @@ export async function fetchToStaging(
 
 /**
  * Reads only: the listing from the remote catalog; the manifests and descriptions of the fetched
- * items as they were stored with them (checked above), data from the staged files. Anything that
- * would write is refused (a restore never changes the store).
+ * items as they were stored with them (checked above), data from the store as it downloads (an
+ * error while reading is one line naming the item). Anything that would write is refused (a restore
+ * never changes the store).
  */
-export class StagedStore implements CatalogStore {
+export class RemoteView implements CatalogStore {
   readonly where: string;
   private readonly manifests = new Map<string, Manifest>();
   private readonly readies = new Map<string, StoredReadyInfo>();
   constructor(
-    private readonly remote: CatalogStore,
-    readonly dir: string,
+    protected readonly remote: CatalogStore,
     markers: readonly Marker[] = [],
   ) {
     this.where = remote.where;
@@ -200,19 +216,24 @@ export class StagedStore implements CatalogStore {
     const i = this.readies.get(id);
     return i ? Promise.resolve(i) : this.remote.readReady(id);
   }
-  localPath(ref: BackupRef | ReadyRef, file: string): string {
-    return stagedPath(this.dir, ref, file);
+  localPath(_ref: BackupRef | ReadyRef, _file: string): string | undefined {
+    return undefined;
   }
   async openRead(ref: BackupRef | ReadyRef, file: string): Promise<Readable> {
-    const s = createReadStream(this.localPath(ref, file), { highWaterMark: 1 << 20 });
+    const fail = (e: unknown) =>
+      new XbError(`${itemName(ref, file)} from ${this.where}: ${readFailure(errorMessage(e))}`);
+    let s: Readable;
     try {
-      await once(s, 'open');
+      s = await this.remote.openRead(ref, file);
     } catch (e) {
-      throw new StoreError(
-        `${itemName(ref, file)} was not downloaded (${(e as NodeJS.ErrnoException).code})`,
-      );
+      throw fail(e);
     }
-    return s;
+    // The driver's error (age's text) becomes the line the user reads; the chunks pass unchanged.
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    s.on('error', (e) => out.destroy(fail(e)));
+    out.on('close', () => s.destroy());
+    s.pipe(out);
+    return out;
   }
   private readOnly(): Promise<never> {
     return Promise.reject(new StoreError(`a restore does not write to ${this.where}`));
@@ -228,5 +249,30 @@ export class StagedStore implements CatalogStore {
   }
   remove(_i: readonly ItemRef[]): Promise<void> {
     return this.readOnly();
+  }
+}
+
+/** The same reads, data from the staged files (localPath defined, so --to-host can copy the file). */
+export class StagedStore extends RemoteView {
+  constructor(
+    remote: CatalogStore,
+    readonly dir: string,
+    markers: readonly Marker[] = [],
+  ) {
+    super(remote, markers);
+  }
+  override localPath(ref: BackupRef | ReadyRef, file: string): string {
+    return stagedPath(this.dir, ref, file);
+  }
+  override async openRead(ref: BackupRef | ReadyRef, file: string): Promise<Readable> {
+    const s = createReadStream(this.localPath(ref, file), { highWaterMark: 1 << 20 });
+    try {
+      await once(s, 'open');
+    } catch (e) {
+      throw new StoreError(
+        `${itemName(ref, file)} was not downloaded (${(e as NodeJS.ErrnoException).code})`,
+      );
+    }
+    return s;
   }
 }

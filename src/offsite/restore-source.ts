@@ -1,7 +1,8 @@
 /**
  * `restore --from-offsite`: the items a restore needs, downloaded from the host's off-site catalog
  * into its working state (`<host>/prepare/offsite-restore-<pid>`), decrypted and checked in the same
- * pass, and given to the restore code as a catalog of local files.
+ * pass, and given to the restore code as a catalog of local files. With `stream`, nothing is staged:
+ * the restore reads the store once, decrypting as it downloads (its reader checks the sha256).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,11 +10,11 @@ import type { HostConfig } from '../config/load.js';
 import { UsageError, XbError } from '../errors.js';
 import { prepareDir } from '../storage/host-state.js';
 import { fetchPlan, type FetchRequest } from './fetch-plan.js';
-import { fetchToStaging, type StagedStore } from './fetch.js';
+import { fetchToStaging, streamFromRemote, type RemoteView } from './fetch.js';
 import { openOffsiteCatalog, type OffsiteReadOptions } from './open-catalog.js';
 
 export interface OffsiteSource {
-  store: StagedStore;
+  store: RemoteView;
   /** Removes the downloaded files (the restore is over, or failed). */
   cleanup: () => void;
 }
@@ -23,6 +24,7 @@ export async function offsiteSource(
   root: string,
   want: FetchRequest,
   o: OffsiteReadOptions,
+  stream = false,
 ): Promise<OffsiteSource> {
   if (h.offsite.encryption !== 'none' && o.identity === undefined)
     throw new UsageError(
@@ -41,6 +43,7 @@ export async function offsiteSource(
           })),
         )
       : plan.fetch;
+  if (stream) return { store: await streamFromRemote(remote, fetch), cleanup: () => {} };
   // In prepare/ beside the restore's other work, not in tmp/: a run of the host empties tmp/.
   const prep = prepareDir(root);
   mkdirSync(prep, { recursive: true, mode: 0o700 });

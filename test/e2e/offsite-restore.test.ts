@@ -170,6 +170,11 @@ t.test('restore from the object store alone', async (t) => {
   t.comment(`wrong identity: ${r.stderr.trim()}`);
   t.notOk(existsSync(join(work, 'w')), 'no target');
   t.same(stagingLeft(), [], 'no staging left');
+  t.same(
+    readdirSync(work).filter((n) => n.includes('.xb-mgr-')),
+    [],
+    'no partial restore beside the target',
+  );
 
   // The ready file, from the store alone.
   const target = join(work, 'ready');
@@ -328,6 +333,11 @@ t.test('restore from the object store alone', async (t) => {
   t.comment(`altered object: ${r.stderr.trim()}`);
   t.notOk(existsSync(bad), 'no target');
   t.same(stagingLeft(), [], 'no staging left');
+  t.same(
+    readdirSync(work).filter((n) => n.includes('.xb-mgr-')),
+    [],
+    'no partial restore beside the target',
+  );
 
   // A missing object: named by the non-deep verify.
   const checkpoints = keyOf(s3, `sb1/incremental/${inc.id}/xtrabackup_checkpoints.age`);

@@ -14,7 +14,15 @@ import { LocalStore } from '../../src/storage/local.js';
 import type { BackupRef, CatalogStore, ReadyRef } from '../../src/storage/catalog-store.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { fetchPlan, fetchSpaceNeeded, presenceProblems, readFailure } from '../../src/offsite/fetch-plan.js';
-import { FetchMismatch, fetchToStaging, stagedPath } from '../../src/offsite/fetch.js';
+import {
+  FetchMismatch,
+  RemoteView,
+  fetchToStaging,
+  stagedPath,
+  streamFromRemote,
+} from '../../src/offsite/fetch.js';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { full, inc } from './factory.js';
 
 const F = full('20261122T010000Z', 1000, { bytes: 100 });
@@ -245,6 +253,60 @@ t.test('fetchToStaging: the staged view serves the manifest stored with the item
     join(root, 'tmp', 'offsite-restore-6'),
   );
   t.equal((await staged.readManifest({ kind: 'full', id: m.id })).reason, m.reason);
+});
+
+t.test('streamFromRemote: markers checked, data read from the store, nothing staged', async (t) => {
+  const { root, m, remote } = remoteWith(t, 'the stream');
+  const ref: BackupRef = { kind: 'full', id: m.id };
+  const view = await streamFromRemote(
+    { ...remote, readManifest: async (r) => ({ ...(await remote.readManifest(r)), reason: 'index' }) },
+    [{ ref, file: m.file, bytes: 10 }],
+  );
+  t.equal((await view.readManifest(ref)).reason, m.reason, 'the manifest stored with the item');
+  t.equal(view.localPath(ref, m.file), undefined, 'no local file');
+  t.equal(await text(await view.openRead(ref, m.file)), 'the stream');
+  await t.rejects(view.commitBackup(root, m), /does not write/);
+});
+
+t.test("streamFromRemote: an index that disagrees with the item's own manifest is refused", async (t) => {
+  const { root, m, remote } = remoteWith(t, 'the stream');
+  const lying: CatalogStore = {
+    ...remote,
+    readManifest: async (ref) => ({ ...(await remote.readManifest(ref)), sha256: 'c'.repeat(64) }),
+  };
+  await t.rejects(
+    streamFromRemote(lying, [{ ref: { kind: 'full', id: m.id }, file: m.file, bytes: 10 }]),
+    new FetchMismatch(
+      `full/${m.id}/manifest.json in ${root} does not match the store's index (altered in the store?)`,
+    ),
+  );
+});
+
+t.test('streamFromRemote: a read that fails midway is one line naming the item', async (t) => {
+  const { root, m, remote } = remoteWith(t, 'the stream');
+  const ref: BackupRef = { kind: 'full', id: m.id };
+  const failing: CatalogStore = {
+    ...remote,
+    openRead: async (r, file) => {
+      if (file !== m.file) return remote.openRead(r, file);
+      return Readable.from(
+        (async function* () {
+          yield Buffer.from('the ');
+          throw new Error(
+            'age could not decrypt: age: error: failed to decrypt and authenticate payload chunk',
+          );
+        })(),
+      );
+    },
+  };
+  const view = await streamFromRemote(failing, [{ ref, file: m.file, bytes: 10 }]);
+  await t.rejects(text(await view.openRead(ref, m.file)), {
+    message: `full/${m.id} from ${root}: it does not decrypt and authenticate: altered or truncated in the store`,
+  });
+  const gone: CatalogStore = { ...remote, openRead: () => Promise.reject(new Error('missing file x')) };
+  await t.rejects(new RemoteView(gone).openRead(ref, m.file), {
+    message: `full/${m.id} from ${root}: missing file x`,
+  });
 });
 
 t.test('readFailure: what a failed download means', async (t) => {
