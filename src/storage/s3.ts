@@ -110,6 +110,11 @@ export class S3Store implements CatalogStore {
   /** The key of `<host>` (no trailing slash). */
   readonly root: string;
   private cached?: { index: HostIndex; problems: string[] };
+  /**
+   * The last listing, reused until this driver writes (one LIST and index GET per command, not
+   * per item): every write path drops it. Only this manager writes here (owner marker, run lock).
+   */
+  private scanned?: { listing: S3Listing; unmarked: IndexItem[] };
 
   constructor(readonly o: S3StoreOptions) {
     if (!isItemFileName(o.host))
@@ -170,8 +175,25 @@ export class S3Store implements CatalogStore {
   }
 
   private async saveIndex(index: HostIndex): Promise<void> {
+    this.scanned = undefined;
     await putSmall(this.s3, this.key(INDEX_NAME), serializeIndex(index));
     this.cached = { index, problems: this.cached?.problems ?? [] };
+  }
+
+  /** readIndex -> change the items -> saveIndex. */
+  private async editIndex(fn: (items: IndexItem[]) => IndexItem[]): Promise<void> {
+    const { index } = await this.readIndex();
+    await this.saveIndex({ ...index, items: fn(index.items) });
+  }
+
+  /** A write: the cached listing is dropped whatever happens (objects may have changed). */
+  private async writing<T>(f: () => Promise<T>): Promise<T> {
+    this.scanned = undefined;
+    try {
+      return await f();
+    } finally {
+      this.scanned = undefined;
+    }
   }
 
   /** Checked before every write (one small GET): the owner marker (owner.json). */
@@ -200,6 +222,7 @@ export class S3Store implements CatalogStore {
 
   /** The listing, and the index entries without their marker (a commit or removal killed midway). */
   private async scan(): Promise<{ listing: S3Listing; unmarked: IndexItem[] }> {
+    if (this.scanned) return this.scanned;
     const unmarked: IndexItem[] = [];
     this.cached = undefined; // each listing reads the index afresh
     const { index, problems: indexProblems } = await this.readIndex();
@@ -238,7 +261,7 @@ export class S3Store implements CatalogStore {
     const readies = items
       .flatMap((i) => (i.kind === 'ready' ? [{ id: i.info.id, file: i.info.file }] : []))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
-    return { listing: { backups, readies, problems, items }, unmarked };
+    return (this.scanned = { listing: { backups, readies, problems, items }, unmarked });
   }
 
   private async listed(ref: BackupRef | ReadyRef | ItemRef): Promise<IndexItem> {
@@ -443,7 +466,15 @@ export class S3Store implements CatalogStore {
     return { file, ...s.obj };
   }
 
-  private async commitItem(
+  private commitItem(
+    entry: IndexItem,
+    upload: { src: string; name: string }[],
+    marker: { name: string; text: string },
+  ): Promise<void> {
+    return this.writing(() => this.commitItemNow(entry, upload, marker));
+  }
+
+  private async commitItemNow(
     entry: IndexItem,
     upload: { src: string; name: string }[],
     marker: { name: string; text: string },
@@ -453,9 +484,10 @@ export class S3Store implements CatalogStore {
     for (const u of upload) objects.push(await this.uploadFile(u.src, u.name));
     // The marker's object is prepared (encrypted) before the index names it.
     const m = await this.prepareMarker(marker);
-    const { index } = await this.readIndex();
-    const items = index.items.filter((x) => !sameRef(x, refFor(entry)));
-    await this.saveIndex({ ...index, items: [...items, { ...entry, objects: [...objects, m.obj] }] });
+    await this.editIndex((items) => [
+      ...items.filter((x) => !sameRef(x, refFor(entry))),
+      { ...entry, objects: [...objects, m.obj] },
+    ]);
     await faultPoint('commit'); // data and index entry there, no marker yet
     await m.put();
   }
@@ -545,24 +577,31 @@ export class S3Store implements CatalogStore {
   async updateManifest(m: Manifest): Promise<void> {
     const ok = parseManifest(JSON.stringify(m));
     if (typeof ok === 'string') throw new StoreError(`refusing to update ${m.type}/${m.id}: ${ok}`);
+    await this.writing(() => this.updateManifestNow(ok));
+  }
+
+  private async updateManifestNow(m: Manifest): Promise<void> {
     await this.ensureOwner();
     const i = await this.listed({ kind: m.type, id: m.id });
     const mk = await this.prepareMarker({
       name: `${m.type}/${m.id}/manifest.json`,
-      text: JSON.stringify(ok, null, 2) + '\n',
+      text: JSON.stringify(m, null, 2) + '\n',
     });
-    const { index } = await this.readIndex();
     const updated: IndexItem = {
       ...(i as Extract<IndexItem, { kind: 'backup' }>),
-      manifest: ok,
+      manifest: m,
       objects: i.objects.map((o) => (o.file === 'manifest.json' ? mk.obj : o)),
     };
-    await this.saveIndex({ ...index, items: index.items.map((x) => (sameRef(x, refFor(i)) ? updated : x)) });
+    await this.editIndex((items) => items.map((x) => (sameRef(x, refFor(i)) ? updated : x)));
     await mk.put();
   }
 
   /** Markers first (the items stop being listed), then `between`, then data and index entries. */
-  async remove(items: readonly ItemRef[], between?: () => Promise<void>): Promise<void> {
+  remove(items: readonly ItemRef[], between?: () => Promise<void>): Promise<void> {
+    return this.writing(() => this.removeNow(items, between));
+  }
+
+  private async removeNow(items: readonly ItemRef[], between?: () => Promise<void>): Promise<void> {
     await this.ensureOwner();
     const { index } = await this.readIndex();
     const gone = index.items.filter((i) => items.some((r) => sameRef(i, r)));
@@ -571,6 +610,7 @@ export class S3Store implements CatalogStore {
       gone.map((i) => this.key(itemObjects(i).marker)),
       this.o.offsite.concurrency,
     );
+    this.scanned = undefined; // the markers are gone
     await between?.();
     await this.dropEntries(gone);
   }
@@ -582,8 +622,7 @@ export class S3Store implements CatalogStore {
       gone.flatMap((i) => itemObjects(i).data.map((n) => this.key(n))),
       this.o.offsite.concurrency,
     );
-    const { index } = await this.readIndex();
-    await this.saveIndex({ ...index, items: index.items.filter((i) => !gone.includes(i)) });
+    await this.editIndex((items) => items.filter((i) => !gone.includes(i)));
   }
 
   /**
@@ -591,16 +630,19 @@ export class S3Store implements CatalogStore {
    * and their data), abort open multipart uploads and empty the spool directory. Only the single
    * writer (under the run lock) calls this. Returns what it did, for the log.
    */
-  async cleanup(): Promise<{ entries: number; uploads: number }> {
-    await this.ensureOwner();
-    const unlisted = (await this.scan()).unmarked;
-    await this.dropEntries(unlisted);
-    // Binlog objects no index entry names: an upload killed before its entry was written.
-    const { orphans } = await this.listBinlogs();
-    await this.removeBinlogs([], orphans);
-    const uploads = await abortAbandoned(this.s3, `${this.root}/`);
-    if (existsSync(this.o.spoolDir)) await rm(this.o.spoolDir, { recursive: true, force: true });
-    return { entries: unlisted.length + orphans.length, uploads };
+  cleanup(): Promise<{ entries: number; uploads: number }> {
+    // Scanned afresh (writing() drops the cached listing): what a killed process left.
+    return this.writing(async () => {
+      await this.ensureOwner();
+      const unlisted = (await this.scan()).unmarked;
+      await this.dropEntries(unlisted);
+      // Binlog objects no index entry names: an upload killed before its entry was written.
+      const { orphans } = await this.listBinlogs();
+      await this.removeBinlogs([], orphans);
+      const uploads = await abortAbandoned(this.s3, `${this.root}/`);
+      if (existsSync(this.o.spoolDir)) await rm(this.o.spoolDir, { recursive: true, force: true });
+      return { entries: unlisted.length + orphans.length, uploads };
+    });
   }
 }
 
