@@ -29,7 +29,7 @@ import {
   type StoredReadyInfo,
 } from '../catalog/ready-info.js';
 import type { HostConfig } from '../config/load.js';
-import { ageBinary, decryptArgs, encryptFile, resolveRecipients } from '../offsite/age.js';
+import { ageBinary, cipherBound, decryptArgs, encryptFile, resolveRecipients } from '../offsite/age.js';
 import { deleteObjects, listObjects } from '../offsite/objects.js';
 import { describeS3Error, keyOf, openStore as openS3, type Store } from '../offsite/s3.js';
 import { abortAbandoned, putSmall, uploadSpooled } from '../offsite/upload.js';
@@ -444,8 +444,7 @@ export class S3Store implements CatalogStore {
       await writeFile(side, JSON.stringify(obj), { mode: 0o600 });
       return obj;
     });
-    // age's output: a header (stanzas of at most a few hundred bytes each) and 16 bytes per 64 KiB.
-    const maxSize = plainSize + 16 * Math.ceil(plainSize / 65536 + 1) + 4096 + 1024 * recipients.length;
+    const maxSize = cipherBound(plainSize, recipients.length);
     return { path, encrypting: { tmp, maxSize, result } };
   }
 
