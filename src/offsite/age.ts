@@ -44,6 +44,15 @@ export function encryptArgs(recipients: readonly string[]): string[] {
   return ['--encrypt', ...recipients.flatMap((r) => ['-r', r])];
 }
 
+/**
+ * Pure: at least the size of age's output for `plainBytes` (to choose part sizes before age is
+ * done): a header of at most a few hundred bytes a recipient, a 16-byte nonce, and a 16-byte tag
+ * for every 64 KiB chunk (one chunk even when empty).
+ */
+export function cipherBound(plainBytes: number, recipients: number): number {
+  return plainBytes + 16 * (Math.ceil(plainBytes / 65536) + 1) + 16 + 4096 + 1024 * recipients;
+}
+
 /** Pure: age's argv for decrypting with an identity file. */
 export function decryptArgs(identity: string): string[] {
   return ['--decrypt', '-i', identity];

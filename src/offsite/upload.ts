@@ -3,7 +3,9 @@
  * are recorded in `<spool>.upload.json` (written atomically), so a run killed with -9 resumes with
  * ListParts and does not send again what the store already holds. Parts are read from the spool one
  * buffer each (memory: part size x concurrency, whatever the file's size), sent with Content-MD5,
- * and the ETag the store returns must be that MD5.
+ * and the ETag the store returns must be that MD5 (so the SDK's own sha256 of each body is skipped:
+ * UNSIGNED-PAYLOAD). With `growing`, the upload starts while the writer (age) is still filling the
+ * spool: a part is sent once the file holds all of it, or the writer has finished.
  */
 import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -38,7 +40,24 @@ export interface UploadOptions {
   statePath?: string;
   /** After each part is stored (progress, tests). */
   onPart?: (p: Part, sentBytes: number) => void;
+  /** The spool is still being written: upload it as it grows (a fresh upload, never a resume). */
+  growing?: Growing;
 }
+
+export interface Growing {
+  /** At least the final size (chooses the part size before the size is known). */
+  maxSize: number;
+  /** Settles when the writer is done: resolved, the file is complete; rejected, it failed. */
+  finished: Promise<unknown>;
+  /**
+   * Called once the state records the final size and mtime: the caller moves the file into place
+   * (a kill before that re-encrypts from scratch; after it, the upload resumes).
+   */
+  seal: () => Promise<void>;
+}
+
+/** How often a growing spool's size is looked at while a part waits for its bytes. */
+const GROW_POLL_MS = 10;
 
 export interface UploadResult {
   key: string;
@@ -61,6 +80,22 @@ async function readPart(fd: Awaited<ReturnType<typeof open>>, p: Part): Promise<
 }
 
 const md5 = (b: Buffer): Buffer => createHash('md5').update(b).digest();
+
+/**
+ * Sign the part's body as UNSIGNED-PAYLOAD: Content-MD5 and the ETag check already cover its
+ * integrity, and the SDK's sha256 of every body was a second full hash pass on the main thread.
+ */
+function unsignedPayload(cmd: UploadPartCommand): UploadPartCommand {
+  cmd.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (req.headers) req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'xbUnsignedPayload' },
+  );
+  return cmd;
+}
 
 /** Atomic replace: a kill -9 leaves the old state or the new one, never half of one. */
 async function writeState(path: string, s: UploadState): Promise<void> {
@@ -133,20 +168,27 @@ export async function uploadSpooled(
   const k = checkKey(key, store.prefix);
   if (!k.ok) throw new StoreError(`bad object name: ${k.error}`);
   const statePath = o.statePath ?? `${file}.upload.json`;
+  const g = o.growing;
+  // Taken over below once the upload is open; a failure before that must not go unhandled.
+  g?.finished.catch(() => {});
   const st = await stat(file);
-  const plan = planParts(st.size, o.partSize);
-  const spool = { bucket: store.bucket, key, size: st.size, mtimeMs: st.mtimeMs, partSize: plan.partSize };
-  let state = await loadState(statePath);
+  // Growing: the part size is chosen for the largest the spool can get; the plan waits for its end.
+  const ps = planParts(g ? Math.max(g.maxSize, st.size) : st.size, o.partSize).partSize;
+  let plan: Part[] | undefined = g ? undefined : planParts(st.size, ps).parts;
+  const spool = { bucket: store.bucket, key, size: st.size, mtimeMs: st.mtimeMs, partSize: ps };
+  let state = g ? undefined : await loadState(statePath);
   if (state && !stateMatches(state, spool)) {
     await abortUpload(store, state.key, state.uploadId);
     state = undefined;
   }
   const fd = await open(file, 'r');
+  // Growing: settles (never rejects) once the writer is done and the state records the final size.
+  let sealed: Promise<unknown> = Promise.resolve();
   try {
-    let toSend = plan.parts;
+    let toSend = plan ?? [];
     const etags = new Map<number, string>();
     let resumed = false;
-    if (state) {
+    if (state && plan) {
       let listed: ListedPart[] | undefined;
       try {
         listed = await listParts(store, key, state.uploadId);
@@ -156,7 +198,7 @@ export async function uploadSpooled(
       }
       if (listed) {
         resumed = true;
-        const d = resumeDecision(plan.parts, listed, state.etags);
+        const d = resumeDecision(plan, listed, state.etags);
         for (const [n, m] of d.kept) etags.set(n, m);
         const byN = new Map(listed.map((l) => [l.n, l.md5]));
         toSend = d.send;
@@ -189,26 +231,69 @@ export async function uploadSpooled(
       writing = writing.then(() => writeState(statePath, { ...s, etags: { ...s.etags } }));
       return writing;
     };
+    let stopped = false;
+    let finalSize: number | undefined;
+    let writerError: unknown;
+    if (g) {
+      sealed = g.finished.then(
+        async () => {
+          const end = await fd.stat();
+          s.size = end.size;
+          s.mtimeMs = end.mtimeMs;
+          writing = writing.then(() => writeState(statePath, { ...s, etags: { ...s.etags } }));
+          await writing;
+          await g.seal();
+          finalSize = end.size;
+        },
+        (e: unknown) => {
+          writerError = e;
+        },
+      );
+      sealed = sealed.catch((e: unknown) => {
+        writerError = e;
+      });
+    }
+    /** Growing: part `n` once the spool holds all of it; undefined past the end. */
+    const grown = async (n: number): Promise<Part | undefined> => {
+      const offset = (n - 1) * ps;
+      for (;;) {
+        if (stopped) return undefined;
+        if (writerError !== undefined) throw writerError;
+        if (finalSize !== undefined) {
+          if (offset >= finalSize && !(n === 1 && finalSize === 0)) return undefined;
+          return { n, offset, length: Math.min(ps, finalSize - offset) };
+        }
+        // A whole part is there: sent now, whether or not the spool ends right after it.
+        if ((await fd.stat()).size >= offset + ps) return { n, offset, length: ps };
+        await Promise.race([sealed, new Promise((r) => setTimeout(r, GROW_POLL_MS))]);
+      }
+    };
+    const queue = [...toSend];
+    let nextN = 1;
+    const take = (): Promise<Part | undefined> =>
+      g ? grown(nextN++) : Promise.resolve(stopped ? undefined : queue.shift());
     const throttle = limiter(o.bandwidth);
     let sentBytes = 0;
-    const queue = [...toSend];
+    let sent = 0;
     const worker = async () => {
-      for (let p = queue.shift(); p; p = queue.shift()) {
+      for (let p = await take(); p; p = await take()) {
         const body = await readPart(fd, p);
         const digest = md5(body);
         await throttle(p.length);
         const part = p;
         const r = await call(store, `upload part ${part.n} of ${key}`, () =>
           store.client.send(
-            new UploadPartCommand({
-              Bucket: store.bucket,
-              Key: key,
-              UploadId: s.uploadId,
-              PartNumber: part.n,
-              Body: body,
-              ContentLength: part.length,
-              ContentMD5: digest.toString('base64'),
-            }),
+            unsignedPayload(
+              new UploadPartCommand({
+                Bucket: store.bucket,
+                Key: key,
+                UploadId: s.uploadId,
+                PartNumber: part.n,
+                Body: body,
+                ContentLength: part.length,
+                ContentMD5: digest.toString('base64'),
+              }),
+            ),
           ),
         );
         const got = etagMd5(r.ETag);
@@ -220,19 +305,29 @@ export async function uploadSpooled(
         etags.set(part.n, got);
         await record(part.n, got);
         sentBytes += part.length;
+        sent++;
         o.onPart?.(part, sentBytes);
       }
     };
     // The first failure stops the queue; the parts in flight finish (or fail) before the spool closes.
-    const workers = Array.from({ length: Math.max(1, Math.min(o.concurrency, toSend.length)) }, () =>
-      worker().catch((e: unknown) => {
-        queue.length = 0;
-        throw e;
-      }),
+    const workers = Array.from(
+      { length: Math.max(1, g ? o.concurrency : Math.min(o.concurrency, toSend.length)) },
+      () =>
+        worker().catch((e: unknown) => {
+          stopped = true;
+          throw e;
+        }),
     );
     const failed = (await Promise.allSettled(workers)).find((r) => r.status === 'rejected');
+    // A growing spool is finished and sealed even when a part failed: the next sync resumes it.
+    await sealed;
+    if (writerError !== undefined) throw writerError;
     if (failed) throw failed.reason;
     await writing;
+    const size = finalSize ?? st.size;
+    plan ??= planParts(size, ps).parts;
+    if (plan.some((p) => !etags.has(p.n)))
+      throw new StoreError(`${store.label}: a part of ${key} was not sent (the spool changed?)`);
     await call(store, `complete the upload of ${key}`, () =>
       store.client.send(
         new CompleteMultipartUploadCommand({
@@ -240,7 +335,7 @@ export async function uploadSpooled(
           Key: key,
           UploadId: s.uploadId,
           MultipartUpload: {
-            Parts: plan.parts.map((p) => ({ PartNumber: p.n, ETag: `"${etags.get(p.n)!}"` })),
+            Parts: plan!.map((p) => ({ PartNumber: p.n, ETag: `"${etags.get(p.n)!}"` })),
           },
         }),
       ),
@@ -248,14 +343,15 @@ export async function uploadSpooled(
     const head = await call(store, `check ${key}`, () =>
       store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key })),
     );
-    if (head.ContentLength !== st.size) {
+    if (head.ContentLength !== size) {
       throw new StoreError(
-        `${store.label}: ${key} is ${head.ContentLength} bytes in the store, ${st.size} here`,
+        `${store.label}: ${key} is ${head.ContentLength} bytes in the store, ${size} here`,
       );
     }
     await rm(statePath, { force: true });
-    return { key, size: st.size, parts: plan.parts.length, sent: toSend.length, resumed };
+    return { key, size, parts: plan.length, sent, resumed };
   } finally {
+    await sealed;
     await fd.close();
   }
 }

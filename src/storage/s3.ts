@@ -29,7 +29,7 @@ import {
   type StoredReadyInfo,
 } from '../catalog/ready-info.js';
 import type { HostConfig } from '../config/load.js';
-import { ageBinary, decryptArgs, encryptFile, resolveRecipients } from '../offsite/age.js';
+import { ageBinary, cipherBound, decryptArgs, encryptFile, resolveRecipients } from '../offsite/age.js';
 import { deleteObjects, listObjects } from '../offsite/objects.js';
 import { describeS3Error, keyOf, openStore as openS3, type Store } from '../offsite/s3.js';
 import { abortAbandoned, putSmall, uploadSpooled } from '../offsite/upload.js';
@@ -408,6 +408,28 @@ export class S3Store implements CatalogStore {
 
   /** Encrypt (or hash) a local file for upload: a spool that survives a kill with its hashes. */
   private async spool(src: string, name: string): Promise<{ path: string; obj: Omit<IndexObject, 'file'> }> {
+    const s = await this.startSpool(src, name);
+    if (!s.encrypting) return s;
+    const obj = await s.encrypting.result;
+    await rename(s.encrypting.tmp, s.path);
+    return { path: s.path, obj };
+  }
+
+  /**
+   * The spool of a local file: complete (reused from a killed sync, or the file itself when not
+   * encrypted), or still being encrypted into `tmp` (moved to `path` once whole, by the caller).
+   */
+  private async startSpool(
+    src: string,
+    name: string,
+  ): Promise<
+    | { path: string; obj: Omit<IndexObject, 'file'>; encrypting?: undefined }
+    | {
+        path: string;
+        obj?: undefined;
+        encrypting: { tmp: string; maxSize: number; result: Promise<Omit<IndexObject, 'file'>> };
+      }
+  > {
     mkdirSync(this.o.spoolDir, { recursive: true, mode: 0o700 });
     const path = join(this.o.spoolDir, name.replaceAll('/', '-'));
     const side = `${path}.hash.json`;
@@ -427,7 +449,8 @@ export class S3Store implements CatalogStore {
     }
     await rm(path, { force: true });
     await rm(`${path}.upload.json`, { force: true });
-    const need = statSync(src).size + SPOOL_MARGIN;
+    const plainSize = statSync(src).size;
+    const need = plainSize + SPOOL_MARGIN;
     const fs = await statfs(this.o.spoolDir);
     if (fs.bavail * fs.bsize < need) {
       throw new StoreError(
@@ -437,11 +460,15 @@ export class S3Store implements CatalogStore {
     const recipients = await resolveRecipients(this.o.offsite.recipients ?? { keys: [] });
     const tmp = `${path}.tmp`;
     await rm(tmp, { force: true });
-    const h = await encryptFile(src, tmp, recipients);
-    const obj = { bytes: h.cipherBytes, sha256: h.cipherSha256, plain_sha256: h.plainSha256 };
-    await writeFile(side, JSON.stringify(obj), { mode: 0o600 });
-    await rename(tmp, path);
-    return { path, obj };
+    // Created here so that an upload can open it while age is still writing it.
+    await writeFile(tmp, '', { mode: 0o600, flag: 'wx' });
+    const result = encryptFile(src, tmp, recipients).then(async (h) => {
+      const obj = { bytes: h.cipherBytes, sha256: h.cipherSha256, plain_sha256: h.plainSha256 };
+      await writeFile(side, JSON.stringify(obj), { mode: 0o600 });
+      return obj;
+    });
+    const maxSize = cipherBound(plainSize, recipients.length);
+    return { path, encrypting: { tmp, maxSize, result } };
   }
 
   private async dropSpool(path: string): Promise<void> {
@@ -452,18 +479,43 @@ export class S3Store implements CatalogStore {
 
   private async uploadFile(src: string, name: string): Promise<IndexObject> {
     const file = name.slice(name.lastIndexOf('/') + 1);
-    const s = await this.spool(src, name);
+    const s = await this.startSpool(src, name);
     const key = this.key(`${name}${this.encrypted ? '.age' : ''}`);
-    const total = s.obj.bytes;
-    await uploadSpooled(this.s3, key, s.path, {
+    const enc = s.encrypting;
+    // While encrypting, the total is an estimate (the ciphertext's bound) until age is done.
+    const total = s.obj?.bytes ?? enc!.maxSize;
+    // A failure before the upload took age's result over must still wait for age (and not leave
+    // its rejection unhandled); the half spool is encrypted again by the next sync.
+    enc?.result.catch(() => {});
+    try {
+      await this.uploadSpool(key, enc ? enc.tmp : s.path, name, total, enc && { ...enc, path: s.path });
+    } catch (e) {
+      await enc?.result.catch(() => {});
+      throw e;
+    }
+    const obj = s.obj ?? (await enc!.result);
+    await this.dropSpool(s.path);
+    return { file, ...obj };
+  }
+
+  private async uploadSpool(
+    key: string,
+    file: string,
+    name: string,
+    total: number,
+    enc: { tmp: string; path: string; maxSize: number; result: Promise<unknown> } | undefined,
+  ): Promise<void> {
+    await uploadSpooled(this.s3, key, file, {
       partSize: this.o.offsite.partSize,
       concurrency: this.o.offsite.concurrency,
       bandwidth: this.o.offsite.bandwidth,
       statePath: join(this.o.spoolDir, `${name.replaceAll('/', '-')}.upload.json`),
       onPart: (_p: Part, sent: number) => this.o.onProgress?.({ name, sent, total }),
+      // Encryption and upload overlap; the spool takes its final name once age is done.
+      ...(enc
+        ? { growing: { maxSize: enc.maxSize, finished: enc.result, seal: () => rename(enc.tmp, enc.path) } }
+        : {}),
     });
-    await this.dropSpool(s.path);
-    return { file, ...s.obj };
   }
 
   private commitItem(

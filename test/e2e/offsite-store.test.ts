@@ -13,9 +13,11 @@ import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -170,6 +172,78 @@ t.test('age: encrypt to a spool, upload, download and decrypt in one pass', asyn
   const o2 = await openObject(store, key, h.cipherBytes);
   await t.rejects(decryptStream(o2.body, other, wrong), AgeError);
   t.notOk(existsSync(wrong), 'a wrong identity leaves nothing');
+});
+
+/** Writes `total` bytes of the spool's data into `file` a MiB at a time; fails after `failAt`. */
+async function slowWriter(file: string, total: number, failAt = Infinity): Promise<number> {
+  const src = readFileSync(spool);
+  const fh = await open(file, 'r+');
+  try {
+    for (let off = 0; off < total; off += MiB) {
+      if (off >= failAt) throw new Error('the writer failed');
+      await fh.write(src, off, Math.min(MiB, total - off), off);
+      await sleep(40);
+    }
+  } finally {
+    await fh.close();
+  }
+  return Date.now();
+}
+
+t.test('a growing spool: parts go while it is written, sealed once the state has its size', async (t) => {
+  const file = join(dir, 'growing.bin');
+  const placed = join(dir, 'grown.bin');
+  const statePath = join(dir, 'growing.upload.json');
+  writeFileSync(file, '', { mode: 0o600 });
+  const total = 23 * MiB + 123; // the last part short
+  const finished = slowWriter(file, total);
+  let firstPart = 0;
+  let sealedState: { size: number; mtimeMs: number; etags: object } | undefined;
+  const key = `${prefix}/grow/x.age`;
+  const r = await uploadSpooled(store, key, file, {
+    partSize: 5 * MiB,
+    concurrency: 2,
+    statePath,
+    onPart: () => (firstPart ||= Date.now()),
+    growing: {
+      maxSize: total + 4096,
+      finished,
+      seal: async () => {
+        sealedState = JSON.parse(readFileSync(statePath, 'utf8')) as typeof sealedState;
+        renameSync(file, placed);
+      },
+    },
+  });
+  t.ok(firstPart > 0 && firstPart < (await finished), 'a part was stored before the writer finished');
+  t.equal(sealedState?.size, total, 'the state had the final size before the seal');
+  t.equal(sealedState?.mtimeMs, statSync(placed).mtimeMs, '... and the final mtime');
+  t.match(r, { size: total, parts: 5, sent: 5, resumed: false });
+  t.notOk(existsSync(statePath), 'the state is gone after success');
+  const got = join(dir, 'grown.down');
+  await downloadTo(store, key, got, { sha256: sha256File(placed), maxBytes: total });
+  t.equal(sha256File(got), sha256File(placed), 'the object is the whole file');
+});
+
+t.test('a growing spool whose writer fails: the upload fails with it, nothing sealed', async (t) => {
+  const file = join(dir, 'failing.bin');
+  writeFileSync(file, '', { mode: 0o600 });
+  let sealed = false;
+  await t.rejects(
+    uploadSpooled(store, `${prefix}/grow/failing.age`, file, {
+      partSize: 5 * MiB,
+      concurrency: 2,
+      statePath: join(dir, 'failing.upload.json'),
+      growing: {
+        maxSize: 30 * MiB,
+        finished: slowWriter(file, 30 * MiB, 12 * MiB),
+        seal: async () => {
+          sealed = true;
+        },
+      },
+    }),
+    /the writer failed/,
+  );
+  t.notOk(sealed, 'not sealed');
 });
 
 t.test('abandoned uploads are aborted', async (t) => {
