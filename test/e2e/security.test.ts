@@ -146,6 +146,9 @@ const TRAVERSED =
 /** Root's cap for a push run, which the push account's receiver reads: a number, 0644 on purpose. */
 const PUSH_CAP = /\/backups\/\.push\/sb\d+\/\d{8}T\d{6}Z\/max_bytes$/;
 
+/** overlayfs's own scratch directory in a verify view's workdir: the kernel makes it mode 000. */
+const OVERLAY_WORK = /\/backups\/sb\d+\/tmp\/verify-[^/]+\.ovl\/work\/work$/;
+
 /** The run's metrics file (metrics_file below), the one file that is not private. */
 const METRICS_FILE = /^\/tmp\/xb-e2e-[^/]+\/xb-mgr\.prom$/;
 
@@ -158,7 +161,12 @@ function badModes(entries: Entry[]): string[] {
   return entries
     .filter((e) => {
       const m = e.st.mode & 0o777;
-      if (e.st.isDirectory()) return !(m === 0o700 || (m === 0o711 && TRAVERSED.test(e.path)));
+      if (e.st.isDirectory())
+        return !(
+          m === 0o700 ||
+          (m === 0o711 && TRAVERSED.test(e.path)) ||
+          (m === 0 && OVERLAY_WORK.test(e.path))
+        );
       // The metrics file holds no secret and an unprivileged node_exporter reads it: 0644, exactly.
       if (METRICS_FILE.test(e.path) && e.st.isFile()) return m !== 0o644;
       if (e.st.isSocket()) return false;
