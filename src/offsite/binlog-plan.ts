@@ -8,26 +8,12 @@ import { planBinlogRetention } from '../binlog/retain.js';
 import { compareNames } from '../binlog/names.js';
 import type { Gap, StoredFile } from '../binlog/store.js';
 import { parseIndexGap, type IndexBinlog, type IndexGap } from '../storage/s3-index.js';
+import { indexedAsStored as asStored } from '../pitr/offsite-window.js';
 
 /** A closed file of `<host>/binlog/` (never a staged one) and its size. */
 export interface LocalBinlog {
   name: string;
   bytes: number;
-}
-
-/** An index entry seen as a stored file, for the local retention rule. */
-function asStored(
-  b: Pick<IndexBinlog, 'name' | 'bytes' | 'first_time' | 'last_time' | 'gtid_list' | 'state_end'>,
-): StoredFile {
-  return {
-    name: b.name,
-    bytes: b.bytes,
-    events: 0,
-    ...(b.first_time !== undefined ? { first_time: b.first_time } : {}),
-    ...(b.last_time !== undefined ? { last_time: b.last_time } : {}),
-    gtid_list: b.gtid_list ?? '',
-    state_end: b.state_end ?? '',
-  };
 }
 
 /** Off-site binlog retention: the files no backup kept off-site needs (never the newest one). */

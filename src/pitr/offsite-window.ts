@@ -9,7 +9,11 @@ import type { StoredFile } from '../binlog/store.js';
 import { windowOf, type BinlogWindow } from '../binlog/window.js';
 import type { IndexBinlog, IndexGap } from '../storage/s3-index.js';
 
-export function indexedAsStored(b: IndexBinlog): StoredFile {
+/** An index entry (or as much of one as is known) seen as a stored file, for the local rules. */
+export function indexedAsStored(
+  b: Pick<IndexBinlog, 'name' | 'bytes'> &
+    Partial<Pick<IndexBinlog, 'first_time' | 'last_time' | 'gtid_list' | 'state_end' | 'last_gtid'>>,
+): StoredFile {
   return {
     name: b.name,
     bytes: b.bytes,
