@@ -36,6 +36,26 @@ export function chainOf(leaf: Manifest, byId: ReadonlyMap<string, Manifest>): Ch
   return { backups };
 }
 
+/**
+ * The chain `restore --backup ID` applies, or why it cannot: the id must exist, be usable itself
+ * (a failed prepare or verify marked its data bad) and have an intact chain. One rule for the
+ * local catalog and the store.
+ */
+export function restoreChain(
+  id: string,
+  backups: readonly Manifest[],
+  where: string,
+  listCmd: string,
+): { ok: true; leaf: Manifest; chain: Manifest[] } | { ok: false; error: string } {
+  const leaf = backups.find((b) => b.id === id);
+  if (!leaf) return { ok: false, error: `no backup ${id} in ${where} (see ${listCmd})` };
+  if (!isUsable(leaf))
+    return { ok: false, error: `cannot restore ${id}: it is unusable: ${leaf.unusable?.reason ?? '?'}` };
+  const c = chainOf(leaf, byIdMap(backups));
+  if (c.broken) return { ok: false, error: `cannot restore ${id}: ${c.broken}` };
+  return { ok: true, leaf, chain: c.backups };
+}
+
 export function byIdMap(backups: readonly Manifest[]): Map<string, Manifest> {
   return new Map(backups.map((b) => [b.id, b]));
 }

@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import type { HostConfig } from '../config/load.js';
 import { hostDir } from '../catalog/store.js';
-import { byIdMap, chainOf, newest } from '../catalog/chain.js';
+import { newest, restoreChain } from '../catalog/chain.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { openStore } from '../storage/open.js';
 import type { CatalogStore } from '../storage/catalog-store.js';
@@ -120,16 +120,14 @@ async function prepareChain(
   stage: string,
 ): Promise<Manifest> {
   const { backups } = await store.list();
-  const leaf = backups.find((b) => b.id === id);
-  if (!leaf) throw new XbError(`no backup ${id} in ${store.where} (see xb-mgr list)`);
-  const chain = chainOf(leaf, byIdMap(backups));
-  if (chain.broken) throw new XbError(`cannot restore ${id}: ${chain.broken}`);
+  const chain = restoreChain(id, backups, store.where, 'xb-mgr list');
+  if (!chain.ok) throw new XbError(chain.error);
   const prep = prepareDir(root);
   mkdirSync(prep, { recursive: true, mode: 0o700 });
   traversable(workerSetup(), [h.backupDir, root, prep]);
   const work = join(prep, `restore-${process.pid}`);
   try {
-    await applyChain(h, store, chain.backups, work, {
+    await applyChain(h, store, chain.chain, work, {
       final: true,
       incrementalDir: (m) => `${work}.inc-${m.id}`,
       useMemory: USE_MEMORY,
@@ -139,7 +137,7 @@ async function prepareChain(
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  return leaf;
+  return chain.leaf;
 }
 
 /** Give a directory the worker wrote back to root (no link followed). */

@@ -3,8 +3,8 @@
  * (a ready file, or every stream of a chain), how much room that needs, and what a non-deep verify
  * concludes from the index and the store's listing. No I/O: tested with tables of cases.
  */
-import { byIdMap, chainOf, newest } from '../catalog/chain.js';
-import { isUsable, type Manifest } from '../catalog/manifest.js';
+import { newest, restoreChain } from '../catalog/chain.js';
+import type { Manifest } from '../catalog/manifest.js';
 import type { BackupRef, ReadyRef } from '../storage/catalog-store.js';
 
 /** One data file to download: where it is in the store, its plaintext size and sha256 when known. */
@@ -35,23 +35,14 @@ export function fetchPlan(
   where: string,
 ): FetchPlan {
   if (want.backup !== undefined) {
-    const leaf = listing.backups.find((b) => b.id === want.backup);
-    if (!leaf)
-      return { ok: false, error: `no backup ${want.backup} in ${where} (see xb-mgr list --offsite)` };
-    // Marked unusable (locally, then copied to the store by a sync): its data is known bad.
-    if (!isUsable(leaf))
-      return {
-        ok: false,
-        error: `cannot restore ${want.backup}: it is unusable: ${leaf.unusable?.reason ?? '?'}`,
-      };
-    const c = chainOf(leaf, byIdMap(listing.backups));
-    if (c.broken) return { ok: false, error: `cannot restore ${want.backup}: ${c.broken}` };
+    const c = restoreChain(want.backup, listing.backups, where, 'xb-mgr list --offsite');
+    if (!c.ok) return c;
     return {
       ok: true,
       kind: 'chain',
-      leaf,
-      chain: c.backups,
-      fetch: c.backups.map((b) => ({ ref: { kind: b.type, id: b.id }, file: b.file, bytes: b.bytes })),
+      leaf: c.leaf,
+      chain: c.chain,
+      fetch: c.chain.map((b) => ({ ref: { kind: b.type, id: b.id }, file: b.file, bytes: b.bytes })),
     };
   }
   const latest = want.ready === undefined || want.ready === 'latest';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { byIdMap, chainOf, newest } from '../../src/catalog/chain.js';
+import { byIdMap, chainOf, newest, restoreChain } from '../../src/catalog/chain.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { full, inc } from './factory.js';
 
@@ -175,4 +175,39 @@ t.test('newest: the greatest id', async (t) => {
   const b = { id: '20261115T010000Z', n: 2 };
   t.equal(newest([a, b]), a, 'on equal ids the first wins');
   t.equal(newest([F, I2, I1]), I2, 'returns the item itself');
+});
+
+t.test('restoreChain: what restore --backup may apply, locally and from the store', async (t) => {
+  const badLeaf = inc('20261119T010000Z', I2, 3500, { unusable: UNUSABLE });
+  const badMid = inc(I1.id, F, 2000, { unusable: UNUSABLE });
+  const cases: [name: string, id: string, catalog: Manifest[], want: string[] | RegExp][] = [
+    ['a full', F.id, [F, I1], [F.id]],
+    ['an incremental with its chain', I2.id, [F, I1, I2], [F.id, I1.id, I2.id]],
+    ['an unknown id', 'nope', [F], /^no backup nope in HERE \(see xb-mgr list\)$/],
+    [
+      'an unusable leaf is refused',
+      badLeaf.id,
+      [F, I1, I2, badLeaf],
+      /^cannot restore 20261119T010000Z: it is unusable: prepare failed$/,
+    ],
+    ['a leaf behind an unusable parent', I2.id, [F, badMid, I2], /unusable: prepare failed$/],
+    ['a missing parent', I2.id, [F, I2], /parent 20261116T010000Z of 20261117T010000Z is missing/],
+  ];
+  for (const [name, id, catalog, want] of cases) {
+    const r = restoreChain(id, catalog, 'HERE', 'xb-mgr list');
+    if (Array.isArray(want)) {
+      t.ok(r.ok, name);
+      if (r.ok) {
+        t.same(
+          r.chain.map((m) => m.id),
+          want,
+          `${name}: chain`,
+        );
+        t.equal(r.leaf.id, id, `${name}: leaf`);
+      }
+    } else {
+      t.notOk(r.ok, name);
+      if (!r.ok) t.match(r.error, want, `${name}: error`);
+    }
+  }
 });
