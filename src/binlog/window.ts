@@ -198,9 +198,11 @@ export function hostBinlogListing(
 }
 
 /** Pure: the lines of `list` for a window. */
-export function formatWindow(w: BinlogWindow): string[] {
+/** `offsite`: the store's window (closed files only; no supervisor writes there). */
+export function formatWindow(w: BinlogWindow, offsite = false): string[] {
+  const state = offsite ? ' off-site' : w.supervisor_running ? ', streaming' : ', supervisor not running';
   const out = [
-    `  binlog ${w.files} file(s)${w.supervisor_running ? ', streaming' : ', supervisor not running'}` +
+    `  binlog ${w.files} file(s)${state}` +
       (w.to
         ? `; last event ${w.to.time ?? '?'} ${w.to.gtid ?? ''} (${w.to.file}:${w.to.offset}), ${w.age_seconds ?? '?'} s ago`
         : ''),

@@ -10,6 +10,7 @@ import type { Manifest } from '../catalog/manifest.js';
 import { idToDate } from '../time.js';
 import { formatBytes } from '../util/size.js';
 import { formatWindow, hostBinlogListing, type BinlogWindow } from '../binlog/window.js';
+import { offsiteWindow } from '../pitr/offsite-window.js';
 
 export interface ListedBackup {
   id: string;
@@ -147,7 +148,19 @@ export async function listOffsiteCommand(ctx: Context): Promise<HostListing[]> {
   const out: HostListing[] = [];
   for (const h of ctx.hosts) {
     const store = await openOffsiteCatalog(h);
-    out.push({ ...(await listStore(store, h.name, new Set())).listing, where: store.where });
+    const l = await listStore(store, h.name, new Set());
+    // The window a restore from the store alone reaches (closed binlog files only: none is written there).
+    const { binlogs, gaps, problems } = await store.binlogs();
+    const binlog =
+      binlogs.length > 0 || gaps.length > 0
+        ? offsiteWindow(l.catalog.backups, binlogs, gaps, new Date())
+        : undefined;
+    out.push({
+      ...l.listing,
+      problems: [...l.listing.problems, ...problems],
+      ...(binlog ? { binlog } : {}),
+      where: store.where,
+    });
   }
   return out;
 }
@@ -180,7 +193,7 @@ export function formatListing(hosts: HostListing[]): string {
         `  ready ${r.file}  ${formatBytes(r.bytes)}  contains ${r.contains.length} backup(s)${checked}`,
       );
     }
-    if (h.binlog) out.push(...formatWindow(h.binlog));
+    if (h.binlog) out.push(...formatWindow(h.binlog, h.where !== undefined));
     for (const p of h.problems) out.push(`  problem: ${p}`);
   }
   return out.join('\n');

@@ -360,6 +360,12 @@ t.test('point-in-time restore to a time, a GTID, after batch B; refused targets'
     HOST,
   ]);
   t.equal(deep.exitCode, 0, `verify --offsite --deep covers the binlogs: ${deep.stdout}${deep.stderr}`);
+  const ls = await xbMgr(['--config', conf, 'list', '--offsite', '--json', '--host', HOST]);
+  t.equal(ls.exitCode, 0, `list --offsite: ${ls.stderr}`);
+  type Listed = { hosts: { binlog?: { files: number; from?: { backup: string } } }[] };
+  const win = (JSON.parse(ls.stdout) as Listed).hosts[0]?.binlog;
+  t.equal(win?.files, stored.length, 'list --offsite counts the binlog files off-site');
+  t.equal(win?.from?.backup, fullDir.split('/').at(-1), 'and its window starts at the backup');
 
   // The manager is lost: only backup.conf and the identity remain.
   const backups = join(dir, 'backups');
