@@ -77,15 +77,15 @@ export interface UploadResult {
 
 type Handle = Awaited<ReturnType<typeof open>>;
 
-async function readPart(fd: Handle, p: Part): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(p.length);
+/** Part `p` of the spool, into `buf` when given (reused: memory stays flat); its bytes only. */
+async function readPart(fd: Handle, p: Part, buf: Buffer = Buffer.allocUnsafe(p.length)): Promise<Buffer> {
   let got = 0;
   while (got < p.length) {
     const { bytesRead } = await fd.read(buf, got, p.length - got, p.offset + got);
     if (bytesRead === 0) throw new StoreError(`the spool is shorter than planned (part ${p.n})`);
     got += bytesRead;
   }
-  return buf;
+  return buf.subarray(0, p.length);
 }
 
 async function writeAll(fd: Handle, buf: Buffer, length: number, position: number): Promise<void> {
@@ -328,7 +328,8 @@ export async function uploadSpooled(
     const worker = async () => {
       for (let r = await take(); r; r = await take()) {
         const part = r.part;
-        const body = r.buf ? r.buf.subarray(0, part.length) : await readPart(fd, part);
+        const buf = r.buf ?? buffer();
+        const body = r.buf ? buf.subarray(0, part.length) : await readPart(fd, part, buf);
         const digest = useMd5 ? md5(body).toString('hex') : undefined;
         await throttle(part.length);
         const res = await call(store, `upload part ${part.n} of ${key}`, () =>
@@ -346,7 +347,7 @@ export async function uploadSpooled(
             ),
           ),
         );
-        if (r.buf) pool.push(r.buf);
+        pool.push(buf);
         const got = etagMd5(res.ETag);
         if (got === undefined || (digest !== undefined && got !== digest)) {
           throw new StoreError(
