@@ -1,8 +1,9 @@
 /**
- * age, run with argument arrays through util/proc: encrypt a file to a spool for the recipients
- * (public keys only: the manager cannot decrypt what it uploads), decrypt a stream with an identity
- * file. Both hash the plaintext and the ciphertext in the same pass.
+ * age, run with argument arrays: encrypt for the recipients (public keys only: the manager cannot
+ * decrypt what it uploads), decrypt a stream with an identity file. The sync path streams age's
+ * ciphertext (age reads the file itself); encryptFile/decryptStream hash both sides in one pass.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -42,6 +43,68 @@ export async function resolveRecipients(r: Recipients): Promise<string[]> {
 export function encryptArgs(recipients: readonly string[]): string[] {
   if (recipients.length === 0) throw new AgeError('no age recipient');
   return ['--encrypt', ...recipients.flatMap((r) => ['-r', r])];
+}
+
+/**
+ * age encrypting the file `input` (opened by age itself: the plaintext never passes through Node):
+ * its ciphertext as it comes. The iteration throws at the end when age failed; leaving it early
+ * (break, an error) kills age.
+ */
+export async function* encryptChunks(input: string, recipients: readonly string[]): AsyncGenerator<Buffer> {
+  if (!input.startsWith('/')) throw new AgeError(`not an absolute path: ${input}`);
+  const child = spawn(ageBinary(), [...encryptArgs(recipients), '--', input], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => {
+    if (err.length < 4096) err += c.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  exited.catch(() => {});
+  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+  let done = false;
+  try {
+    for await (const c of child.stdout) yield c as Buffer;
+    let code: number | null;
+    try {
+      code = await exited;
+    } catch (e) {
+      throw new AgeError(`cannot run age: ${(e as Error).message}`);
+    }
+    if (code !== 0) {
+      const why = err.replace(/\s+/g, ' ').trim().slice(0, 200) || `exit status ${code}`;
+      throw new AgeError(`age could not encrypt ${input}: ${why}`);
+    }
+    done = true;
+  } finally {
+    clearTimeout(timer);
+    if (!done && child.exitCode === null) child.kill('SIGTERM');
+  }
+}
+
+/** Encrypt a small buffer (a manifest) in memory. */
+export async function encryptBuffer(plain: Buffer, recipients: readonly string[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  const child = spawn(ageBinary(), encryptArgs(recipients), { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => {
+    if (err.length < 4096) err += c.toString('utf8');
+  });
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stdin.on('error', () => {
+    /* age exited early: its exit status says why */
+  });
+  child.stdin.end(plain);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', (e) => reject(new AgeError(`cannot run age: ${e.message}`)));
+    child.on('close', resolve);
+  });
+  if (code !== 0)
+    throw new AgeError(`age could not encrypt: ${err.replace(/\s+/g, ' ').trim().slice(0, 200) || code}`);
+  return Buffer.concat(out);
 }
 
 /**

@@ -1,11 +1,19 @@
 /**
  * The resumable multipart upload of a spooled file. The upload id and each acknowledged part's ETag
  * are recorded in `<spool>.upload.json` (written atomically), so a run killed with -9 resumes with
- * ListParts and does not send again what the store already holds. Parts are read from the spool one
- * buffer each (memory: part size x concurrency, whatever the file's size), sent with Content-MD5,
- * and the ETag the store returns must be that MD5 (so the SDK's own sha256 of each body is skipped:
- * UNSIGNED-PAYLOAD). With `growing`, the upload starts while the writer (age) is still filling the
- * spool: a part is sent once the file holds all of it, or the writer has finished.
+ * ListParts and does not send again what the store already holds (a listed part is kept when its
+ * size is the planned one and its ETag the recorded one; a part of unknown provenance is sent again,
+ * or, with `md5`, kept when the local bytes hash to it).
+ *
+ * With `stream`, the bytes arrive as they are made (age's ciphertext) and pass through Node once:
+ * each part is cut in memory, written to the spool (for a resume after a crash) and PUT from that
+ * same buffer. The producer never waits for the store (so the spool is complete, and resumable,
+ * as early as possible): a part that finds no free worker is dropped from memory and read back from
+ * the spool when its turn comes. Memory: (concurrency + 2) part buffers, whatever the file's size.
+ *
+ * `md5` (default true) sends Content-MD5 and checks that the ETag is that MD5; without it (age's
+ * ciphertext: its AEAD and the sha256 in the index catch any change) no part is hashed here.
+ * The SDK's own sha256 of each body is skipped either way (UNSIGNED-PAYLOAD).
  */
 import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -40,24 +48,23 @@ export interface UploadOptions {
   statePath?: string;
   /** After each part is stored (progress, tests). */
   onPart?: (p: Part, sentBytes: number) => void;
-  /** The spool is still being written: upload it as it grows (a fresh upload, never a resume). */
-  growing?: Growing;
+  /** Content-MD5 on every part and the ETag checked against it (default true). */
+  md5?: boolean;
+  /** The file's bytes as they are made: written to `file` and uploaded (a fresh upload). */
+  stream?: Stream;
 }
 
-export interface Growing {
+export interface Stream {
+  /** The bytes; an error thrown by the iteration fails the upload (nothing sealed). */
+  chunks: AsyncIterable<Buffer>;
   /** At least the final size (chooses the part size before the size is known). */
   maxSize: number;
-  /** Settles when the writer is done: resolved, the file is complete; rejected, it failed. */
-  finished: Promise<unknown>;
   /**
-   * Called once the state records the final size and mtime: the caller moves the file into place
-   * (a kill before that re-encrypts from scratch; after it, the upload resumes).
+   * Called once the spool is whole and the state records its final size and mtime: the caller
+   * moves the file into place (a kill before that starts afresh; after it, the upload resumes).
    */
   seal: () => Promise<void>;
 }
-
-/** How often a growing spool's size is looked at while a part waits for its bytes. */
-const GROW_POLL_MS = 10;
 
 export interface UploadResult {
   key: string;
@@ -68,23 +75,29 @@ export interface UploadResult {
   resumed: boolean;
 }
 
-async function readPart(fd: Awaited<ReturnType<typeof open>>, p: Part): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(p.length);
+type Handle = Awaited<ReturnType<typeof open>>;
+
+/** Part `p` of the spool, into `buf` when given (reused: memory stays flat); its bytes only. */
+async function readPart(fd: Handle, p: Part, buf: Buffer = Buffer.allocUnsafe(p.length)): Promise<Buffer> {
   let got = 0;
   while (got < p.length) {
     const { bytesRead } = await fd.read(buf, got, p.length - got, p.offset + got);
     if (bytesRead === 0) throw new StoreError(`the spool is shorter than planned (part ${p.n})`);
     got += bytesRead;
   }
-  return buf;
+  return buf.subarray(0, p.length);
+}
+
+async function writeAll(fd: Handle, buf: Buffer, length: number, position: number): Promise<void> {
+  for (let done = 0; done < length;) {
+    const { bytesWritten } = await fd.write(buf, done, length - done, position + done);
+    done += bytesWritten;
+  }
 }
 
 const md5 = (b: Buffer): Buffer => createHash('md5').update(b).digest();
 
-/**
- * Sign the part's body as UNSIGNED-PAYLOAD: Content-MD5 and the ETag check already cover its
- * integrity, and the SDK's sha256 of every body was a second full hash pass on the main thread.
- */
+/** Sign the part's body as UNSIGNED-PAYLOAD: the SDK would otherwise hash every body again. */
 function unsignedPayload(cmd: UploadPartCommand): UploadPartCommand {
   cmd.middlewareStack.add(
     (next) => async (args) => {
@@ -104,7 +117,7 @@ async function writeState(path: string, s: UploadState): Promise<void> {
   await rename(tmp, path);
 }
 
-async function loadState(path: string): Promise<UploadState | undefined> {
+export async function loadState(path: string): Promise<UploadState | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -154,6 +167,12 @@ function limiter(bandwidth: number | undefined): (bytes: number) => Promise<void
   };
 }
 
+/** A part ready to go: its bytes still in memory, or only in the spool. */
+interface Ready {
+  part: Part;
+  buf?: Buffer;
+}
+
 /**
  * Upload `file` to `key` (relative to nothing: a full key), resuming the upload recorded beside
  * it when it is of this same file. On success the state file is gone and the object is complete
@@ -168,22 +187,19 @@ export async function uploadSpooled(
   const k = checkKey(key, store.prefix);
   if (!k.ok) throw new StoreError(`bad object name: ${k.error}`);
   const statePath = o.statePath ?? `${file}.upload.json`;
-  const g = o.growing;
-  // Taken over below once the upload is open; a failure before that must not go unhandled.
-  g?.finished.catch(() => {});
+  const src = o.stream;
+  const useMd5 = o.md5 ?? true;
   const st = await stat(file);
-  // Growing: the part size is chosen for the largest the spool can get; the plan waits for its end.
-  const ps = planParts(g ? Math.max(g.maxSize, st.size) : st.size, o.partSize).partSize;
-  let plan: Part[] | undefined = g ? undefined : planParts(st.size, ps).parts;
+  // Streamed: the part size is chosen for the largest the file can get; the plan waits for its end.
+  const ps = planParts(src ? Math.max(src.maxSize, st.size) : st.size, o.partSize).partSize;
+  let plan: Part[] | undefined = src ? undefined : planParts(st.size, ps).parts;
   const spool = { bucket: store.bucket, key, size: st.size, mtimeMs: st.mtimeMs, partSize: ps };
-  let state = g ? undefined : await loadState(statePath);
+  let state = src ? undefined : await loadState(statePath);
   if (state && !stateMatches(state, spool)) {
     await abortUpload(store, state.key, state.uploadId);
     state = undefined;
   }
   const fd = await open(file, 'r');
-  // Growing: settles (never rejects) once the writer is done and the state records the final size.
-  let sealed: Promise<unknown> = Promise.resolve();
   try {
     let toSend = plan ?? [];
     const etags = new Map<number, string>();
@@ -203,8 +219,9 @@ export async function uploadSpooled(
         const byN = new Map(listed.map((l) => [l.n, l.md5]));
         toSend = d.send;
         for (const p of d.toHash) {
-          const m = md5(await readPart(fd, p)).toString('hex');
-          if (m === byN.get(p.n)) etags.set(p.n, m);
+          // Unknown provenance (in flight at the kill): kept only when its MD5 is checkable here.
+          const m = useMd5 ? md5(await readPart(fd, p)).toString('hex') : undefined;
+          if (m !== undefined && m === byN.get(p.n)) etags.set(p.n, m);
           else toSend.push(p);
         }
         toSend.sort((a, b) => a.n - b.n);
@@ -232,56 +249,90 @@ export async function uploadSpooled(
       return writing;
     };
     let stopped = false;
-    let finalSize: number | undefined;
-    let writerError: unknown;
-    if (g) {
-      sealed = g.finished.then(
-        async () => {
-          const end = await fd.stat();
-          s.size = end.size;
-          s.mtimeMs = end.mtimeMs;
-          writing = writing.then(() => writeState(statePath, { ...s, etags: { ...s.etags } }));
-          await writing;
-          await g.seal();
-          finalSize = end.size;
-        },
-        (e: unknown) => {
-          writerError = e;
-        },
-      );
-      sealed = sealed.catch((e: unknown) => {
-        writerError = e;
-      });
-    }
-    /** Growing: part `n` once the spool holds all of it; undefined past the end. */
-    const grown = async (n: number): Promise<Part | undefined> => {
-      const offset = (n - 1) * ps;
+    const queue: Ready[] = toSend.map((part) => ({ part }));
+    let produced = !src;
+    let waiting: (() => void)[] = [];
+    const wake = () => {
+      const w = waiting;
+      waiting = [];
+      for (const f of w) f();
+    };
+    const take = async (): Promise<Ready | undefined> => {
       for (;;) {
         if (stopped) return undefined;
-        if (writerError !== undefined) throw writerError;
-        if (finalSize !== undefined) {
-          if (offset >= finalSize && !(n === 1 && finalSize === 0)) return undefined;
-          return { n, offset, length: Math.min(ps, finalSize - offset) };
-        }
-        // A whole part is there: sent now, whether or not the spool ends right after it.
-        if ((await fd.stat()).size >= offset + ps) return { n, offset, length: ps };
-        await Promise.race([sealed, new Promise((r) => setTimeout(r, GROW_POLL_MS))]);
+        const r = queue.shift();
+        if (r || produced) return r;
+        await new Promise<void>((res) => waiting.push(res));
       }
     };
-    const queue = [...toSend];
-    let nextN = 1;
-    const take = (): Promise<Part | undefined> =>
-      g ? grown(nextN++) : Promise.resolve(stopped ? undefined : queue.shift());
+    // Part buffers are reused: at most `concurrency` in flight, one waiting, one being filled.
+    const pool: Buffer[] = [];
+    const buffer = () => pool.pop() ?? Buffer.allocUnsafe(ps);
+    let finalSize: number | undefined;
+    const produce = async (stream: Stream): Promise<void> => {
+      const w = await open(file, 'r+');
+      let cur = buffer();
+      let fill = 0;
+      let n = 1;
+      let offset = 0;
+      const emit = async () => {
+        const part = { n: n++, offset, length: fill };
+        await writeAll(w, cur, fill, offset);
+        offset += fill;
+        fill = 0;
+        // Kept in memory for a worker only while one can take it soon; else read back later.
+        if (!stopped && queue.every((r) => r.buf === undefined)) {
+          queue.push({ part, buf: cur });
+          cur = buffer();
+        } else queue.push({ part });
+        wake();
+      };
+      try {
+        await w.truncate(0);
+        for await (const c of stream.chunks) {
+          for (let at = 0; at < c.length;) {
+            const k = Math.min(ps - fill, c.length - at);
+            c.copy(cur, fill, at, at + k);
+            fill += k;
+            at += k;
+            if (fill === ps) await emit();
+          }
+        }
+        if (fill > 0 || n === 1) await emit();
+        const end = await w.stat();
+        s.size = end.size;
+        s.mtimeMs = end.mtimeMs;
+      } finally {
+        await w.close();
+      }
+      if (s.size !== offset) throw new StoreError(`the spool ${file} changed while it was written`);
+      writing = writing.then(() => writeState(statePath, { ...s, etags: { ...s.etags } }));
+      await writing;
+      await stream.seal();
+      finalSize = s.size;
+    };
+    const producing = src
+      ? produce(src).finally(() => {
+          produced = true;
+          wake();
+        })
+      : Promise.resolve();
+    // A producer failure stops the workers (its error is thrown below).
+    producing.catch(() => {
+      stopped = true;
+      wake();
+    });
     const throttle = limiter(o.bandwidth);
     let sentBytes = 0;
     let sent = 0;
     const worker = async () => {
-      for (let p = await take(); p; p = await take()) {
-        const body = await readPart(fd, p);
-        const digest = md5(body);
-        await throttle(p.length);
-        const part = p;
-        const r = await call(store, `upload part ${part.n} of ${key}`, () =>
+      for (let r = await take(); r; r = await take()) {
+        const part = r.part;
+        const buf = r.buf ?? buffer();
+        const body = r.buf ? buf.subarray(0, part.length) : await readPart(fd, part, buf);
+        const digest = useMd5 ? md5(body).toString('hex') : undefined;
+        await throttle(part.length);
+        const res = await call(store, `upload part ${part.n} of ${key}`, () =>
           store.client.send(
             unsignedPayload(
               new UploadPartCommand({
@@ -291,15 +342,16 @@ export async function uploadSpooled(
                 PartNumber: part.n,
                 Body: body,
                 ContentLength: part.length,
-                ContentMD5: digest.toString('base64'),
+                ...(digest ? { ContentMD5: Buffer.from(digest, 'hex').toString('base64') } : {}),
               }),
             ),
           ),
         );
-        const got = etagMd5(r.ETag);
-        if (got !== digest.toString('hex')) {
+        pool.push(buf);
+        const got = etagMd5(res.ETag);
+        if (got === undefined || (digest !== undefined && got !== digest)) {
           throw new StoreError(
-            `${store.label}: part ${part.n} of ${key} was stored with a different checksum`,
+            `${store.label}: part ${part.n} of ${key} was stored with ${got === undefined ? 'a malformed ETag' : 'a different checksum'}`,
           );
         }
         etags.set(part.n, got);
@@ -311,7 +363,7 @@ export async function uploadSpooled(
     };
     // The first failure stops the queue; the parts in flight finish (or fail) before the spool closes.
     const workers = Array.from(
-      { length: Math.max(1, g ? o.concurrency : Math.min(o.concurrency, toSend.length)) },
+      { length: Math.max(1, src ? o.concurrency : Math.min(o.concurrency, toSend.length)) },
       () =>
         worker().catch((e: unknown) => {
           stopped = true;
@@ -319,9 +371,8 @@ export async function uploadSpooled(
         }),
     );
     const failed = (await Promise.allSettled(workers)).find((r) => r.status === 'rejected');
-    // A growing spool is finished and sealed even when a part failed: the next sync resumes it.
-    await sealed;
-    if (writerError !== undefined) throw writerError;
+    // The spool is written to its end and sealed even when a part failed: the next sync resumes it.
+    await producing;
     if (failed) throw failed.reason;
     await writing;
     const size = finalSize ?? st.size;
@@ -351,7 +402,6 @@ export async function uploadSpooled(
     await rm(statePath, { force: true });
     return { key, size, parts: plan.length, sent, resumed };
   } finally {
-    await sealed;
     await fd.close();
   }
 }

@@ -29,10 +29,17 @@ import {
   type StoredReadyInfo,
 } from '../catalog/ready-info.js';
 import type { HostConfig } from '../config/load.js';
-import { ageBinary, cipherBound, decryptArgs, encryptFile, resolveRecipients } from '../offsite/age.js';
+import {
+  ageBinary,
+  cipherBound,
+  decryptArgs,
+  encryptBuffer,
+  encryptChunks,
+  resolveRecipients,
+} from '../offsite/age.js';
 import { deleteObjects, listObjects } from '../offsite/objects.js';
 import { describeS3Error, keyOf, openStore as openS3, type Store } from '../offsite/s3.js';
-import { abortAbandoned, putSmall, uploadSpooled } from '../offsite/upload.js';
+import { abortAbandoned, abortUpload, loadState, putSmall, uploadSpooled } from '../offsite/upload.js';
 import type { Part } from '../offsite/multipart.js';
 import { faultPoint } from '../util/fault.js';
 import {
@@ -64,6 +71,8 @@ import {
 
 /** Room kept free beside a spool, so encrypting never fills the disk the backups are on. */
 const SPOOL_MARGIN = 256 * 1024 * 1024;
+/** Files up to this size go in one PUT, encrypted in memory. */
+const SMALL_FILE = 1024 * 1024;
 
 export interface S3StoreOptions {
   /** The host (its config section): the objects are under PREFIX/<host>/. */
@@ -114,7 +123,14 @@ export class S3Store implements CatalogStore {
    * The last listing, reused until this driver writes (one LIST and index GET per command, not
    * per item): every write path drops it. Only this manager writes here (owner marker, run lock).
    */
-  private scanned?: { listing: S3Listing; unmarked: IndexItem[] };
+  private scanned?: Scan;
+  private ownerChecked = false;
+  /**
+   * Whether a killed or failed sync may have left something behind: the spool directory was there
+   * when this driver started, or a listing showed unmarked entries or unnamed binlog objects.
+   * cleanup() scans the store (listing, open uploads) only then.
+   */
+  private leftovers: boolean;
 
   constructor(readonly o: S3StoreOptions) {
     if (!isItemFileName(o.host))
@@ -122,6 +138,7 @@ export class S3Store implements CatalogStore {
     this.s3 = openS3(o.offsite);
     this.root = keyOf(this.s3, o.host);
     this.where = `${this.s3.label.replace(/ at .*/, '')}/${o.host}`;
+    this.leftovers = existsSync(o.spoolDir);
   }
 
   get encrypted(): boolean {
@@ -196,8 +213,9 @@ export class S3Store implements CatalogStore {
     }
   }
 
-  /** Checked before every write (one small GET): the owner marker (owner.json). */
+  /** Checked before the first write of this driver (one small GET per command and host). */
   private async ensureOwner(): Promise<void> {
+    if (this.ownerChecked) return;
     const me = {
       manager: this.o.manager ?? `${hostname()}:${join(this.o.spoolDir, '..', '..')}`,
       section: this.o.host,
@@ -214,6 +232,7 @@ export class S3Store implements CatalogStore {
       await putSmall(this.s3, this.key(OWNER_NAME), JSON.stringify(owner, null, 1) + '\n');
       if (d.note) this.o.onNote?.(`${this.where}: ${d.note}`);
     }
+    this.ownerChecked = true;
   }
 
   async list(): Promise<S3Listing> {
@@ -221,7 +240,7 @@ export class S3Store implements CatalogStore {
   }
 
   /** The listing, and the index entries without their marker (a commit or removal killed midway). */
-  private async scan(): Promise<{ listing: S3Listing; unmarked: IndexItem[] }> {
+  private async scan(): Promise<Scan> {
     if (this.scanned) return this.scanned;
     const unmarked: IndexItem[] = [];
     this.cached = undefined; // each listing reads the index afresh
@@ -255,13 +274,9 @@ export class S3Store implements CatalogStore {
       if (!known.has(n) && /(^|\/)(manifest\.json|\d{8}T\d{6}Z\.json)(\.age)?$/.test(n))
         problems.push(`${n}: a commit marker that is not in the index`);
     }
-    const backups = items
-      .flatMap((i) => (i.kind === 'backup' ? [i.manifest] : []))
-      .sort((a, b) => (a.type === b.type ? (a.id < b.id ? -1 : 1) : a.type === 'full' ? -1 : 1));
-    const readies = items
-      .flatMap((i) => (i.kind === 'ready' ? [{ id: i.info.id, file: i.info.file }] : []))
-      .sort((a, b) => (a.id < b.id ? -1 : 1));
-    return (this.scanned = { listing: { backups, readies, problems, items }, unmarked });
+    const scan: Scan = { listing: listingOf(items, problems), unmarked, index, sizes };
+    if (unmarked.length > 0 || binlogsOf(scan).orphans.length > 0) this.leftovers = true;
+    return (this.scanned = scan);
   }
 
   private async listed(ref: BackupRef | ReadyRef | ItemRef): Promise<IndexItem> {
@@ -323,30 +338,8 @@ export class S3Store implements CatalogStore {
    * (others are problems, not listed), the gaps the index records, and objects under `binlog/`
    * that no entry names (what a killed upload left; cleanup() removes them).
    */
-  async listBinlogs(): Promise<{
-    binlogs: IndexBinlog[];
-    gaps: IndexGap[];
-    problems: string[];
-    orphans: string[];
-  }> {
-    this.cached = undefined;
-    const { index } = await this.readIndex();
-    const objects = await listObjects(this.s3, `${this.root}/binlog/`);
-    const sizes = new Map(objects.map((o) => [o.key.slice(this.root.length + 1), o.size]));
-    const binlogs: IndexBinlog[] = [];
-    const problems: string[] = [];
-    const known = new Set<string>();
-    for (const b of index.binlogs ?? []) {
-      const n = binlogObjectName(b.name, b.encrypted);
-      known.add(n);
-      const got = sizes.get(n);
-      if (got === undefined) problems.push(`${n}: missing from the store`);
-      else if (got !== b.object.bytes)
-        problems.push(`${n}: ${got} bytes in the store, ${b.object.bytes} in the index`);
-      else binlogs.push(b);
-    }
-    const orphans = [...sizes.keys()].filter((n) => !known.has(n));
-    return { binlogs, gaps: index.binlog_gaps ?? [], problems, orphans };
+  async listBinlogs(): Promise<BinlogListing> {
+    return binlogsOf(await this.scan());
   }
 
   /**
@@ -380,6 +373,7 @@ export class S3Store implements CatalogStore {
   async removeBinlogs(names: readonly string[], orphans: readonly string[] = []): Promise<void> {
     if (names.length === 0 && orphans.length === 0) return;
     await this.ensureOwner();
+    this.scanned = undefined; // objects go
     const { index } = await this.readIndex();
     const gone = (index.binlogs ?? []).filter((b) => names.includes(b.name));
     if (gone.length > 0)
@@ -406,49 +400,66 @@ export class S3Store implements CatalogStore {
     return this.readObject(this.key(binlogObjectName(b.name, b.encrypted)), b.encrypted, `binlog/${b.name}`);
   }
 
-  /** Encrypt (or hash) a local file for upload: a spool that survives a kill with its hashes. */
-  private async spool(src: string, name: string): Promise<{ path: string; obj: Omit<IndexObject, 'file'> }> {
-    const s = await this.startSpool(src, name);
-    if (!s.encrypting) return s;
-    const obj = await s.encrypting.result;
-    await rename(s.encrypting.tmp, s.path);
-    return { path: s.path, obj };
+  /** A complete spool left by a killed sync (its upload resumes with the same ciphertext). */
+  private async leftSpool(path: string): Promise<Omit<IndexObject, 'file'> | undefined> {
+    try {
+      const h = JSON.parse(await readFile(`${path}.hash.json`, 'utf8')) as Omit<IndexObject, 'file'>;
+      if (statSync(path).size === h.bytes) return h;
+    } catch {
+      /* none, or not whole: encrypted again */
+    }
+    return undefined;
+  }
+
+  private async dropSpool(path: string): Promise<void> {
+    if (!this.encrypted) return;
+    await rm(path, { force: true });
+    await rm(`${path}.hash.json`, { force: true });
   }
 
   /**
-   * The spool of a local file: complete (reused from a killed sync, or the file itself when not
-   * encrypted), or still being encrypted into `tmp` (moved to `path` once whole, by the caller).
+   * Upload a local file as `name`. Encrypted: age reads the file and its ciphertext passes through
+   * Node once (sha256, the spool, the parts; upload.ts); the plaintext sha256 is the catalog's
+   * (`plainSha256`; hashed here only for files the catalog has no sum of, all small but binlogs).
    */
-  private async startSpool(
-    src: string,
-    name: string,
-  ): Promise<
-    | { path: string; obj: Omit<IndexObject, 'file'>; encrypting?: undefined }
-    | {
-        path: string;
-        obj?: undefined;
-        encrypting: { tmp: string; maxSize: number; result: Promise<Omit<IndexObject, 'file'>> };
-      }
-  > {
+  private async uploadFile(src: string, name: string, plainSha256?: string): Promise<IndexObject> {
+    const file = name.slice(name.lastIndexOf('/') + 1);
+    const key = this.key(`${name}${this.encrypted ? '.age' : ''}`);
     mkdirSync(this.o.spoolDir, { recursive: true, mode: 0o700 });
     const path = join(this.o.spoolDir, name.replaceAll('/', '-'));
-    const side = `${path}.hash.json`;
+    const statePath = `${path}.upload.json`;
+    const opts = {
+      partSize: this.o.offsite.partSize,
+      concurrency: this.o.offsite.concurrency,
+      bandwidth: this.o.offsite.bandwidth,
+      statePath,
+      md5: !this.encrypted,
+    };
+    const progress = (total: number) => (_p: Part, sent: number) =>
+      this.o.onProgress?.({ name, sent, total });
+    if (statSync(src).size <= SMALL_FILE) {
+      // One PUT (checkpoints, small binlogs): no multipart upload, spool or state.
+      const { body, obj } = await this.small(await readFile(src));
+      await putSmall(this.s3, key, body);
+      return { file, ...obj };
+    }
     if (!this.encrypted) {
       const st = statSync(src);
-      const sha = await sha256File(src);
-      return { path: src, obj: { bytes: st.size, sha256: sha, plain_sha256: sha } };
+      const sha = plainSha256 ?? (await sha256File(src));
+      await uploadSpooled(this.s3, key, src, { ...opts, onPart: progress(st.size) });
+      return { file, bytes: st.size, sha256: sha, plain_sha256: sha };
     }
-    // A spool from a killed sync is reused as it is: its upload resumes with the same ciphertext.
-    if (existsSync(path) && existsSync(side)) {
-      try {
-        const h = JSON.parse(await readFile(side, 'utf8')) as Omit<IndexObject, 'file'>;
-        if (statSync(path).size === h.bytes) return { path, obj: h };
-      } catch {
-        /* encrypt again */
-      }
+    const left = await this.leftSpool(path);
+    if (left) {
+      await uploadSpooled(this.s3, key, path, { ...opts, onPart: progress(left.bytes) });
+      await this.dropSpool(path);
+      return { file, ...left };
     }
-    await rm(path, { force: true });
-    await rm(`${path}.upload.json`, { force: true });
+    // Encrypted afresh: an upload recorded for an earlier ciphertext is of no use any more.
+    const old = await loadState(statePath);
+    if (old) await abortUpload(this.s3, old.key, old.uploadId);
+    await rm(statePath, { force: true });
+    await this.dropSpool(path);
     const plainSize = statSync(src).size;
     const need = plainSize + SPOOL_MARGIN;
     const fs = await statfs(this.o.spoolDir);
@@ -458,90 +469,88 @@ export class S3Store implements CatalogStore {
       );
     }
     const recipients = await resolveRecipients(this.o.offsite.recipients ?? { keys: [] });
+    const plain = plainSha256 ?? (await sha256File(src));
     const tmp = `${path}.tmp`;
     await rm(tmp, { force: true });
-    // Created here so that an upload can open it while age is still writing it.
     await writeFile(tmp, '', { mode: 0o600, flag: 'wx' });
-    const result = encryptFile(src, tmp, recipients).then(async (h) => {
-      const obj = { bytes: h.cipherBytes, sha256: h.cipherSha256, plain_sha256: h.plainSha256 };
-      await writeFile(side, JSON.stringify(obj), { mode: 0o600 });
-      return obj;
-    });
-    const maxSize = cipherBound(plainSize, recipients.length);
-    return { path, encrypting: { tmp, maxSize, result } };
-  }
-
-  private async dropSpool(path: string): Promise<void> {
-    if (!this.encrypted) return;
-    await rm(path, { force: true });
-    await rm(`${path}.hash.json`, { force: true });
-  }
-
-  private async uploadFile(src: string, name: string): Promise<IndexObject> {
-    const file = name.slice(name.lastIndexOf('/') + 1);
-    const s = await this.startSpool(src, name);
-    const key = this.key(`${name}${this.encrypted ? '.age' : ''}`);
-    const enc = s.encrypting;
-    // While encrypting, the total is an estimate (the ciphertext's bound) until age is done.
-    const total = s.obj?.bytes ?? enc!.maxSize;
-    // A failure before the upload took age's result over must still wait for age (and not leave
-    // its rejection unhandled); the half spool is encrypted again by the next sync.
-    enc?.result.catch(() => {});
-    try {
-      await this.uploadSpool(key, enc ? enc.tmp : s.path, name, total, enc && { ...enc, path: s.path });
-    } catch (e) {
-      await enc?.result.catch(() => {});
-      throw e;
+    const h = createHash('sha256');
+    let bytes = 0;
+    async function* hashed(): AsyncGenerator<Buffer> {
+      for await (const c of encryptChunks(src, recipients)) {
+        h.update(c);
+        bytes += c.length;
+        yield c;
+      }
     }
-    const obj = s.obj ?? (await enc!.result);
-    await this.dropSpool(s.path);
-    return { file, ...obj };
-  }
-
-  private async uploadSpool(
-    key: string,
-    file: string,
-    name: string,
-    total: number,
-    enc: { tmp: string; path: string; maxSize: number; result: Promise<unknown> } | undefined,
-  ): Promise<void> {
-    await uploadSpooled(this.s3, key, file, {
-      partSize: this.o.offsite.partSize,
-      concurrency: this.o.offsite.concurrency,
-      bandwidth: this.o.offsite.bandwidth,
-      statePath: join(this.o.spoolDir, `${name.replaceAll('/', '-')}.upload.json`),
-      onPart: (_p: Part, sent: number) => this.o.onProgress?.({ name, sent, total }),
-      // Encryption and upload overlap; the spool takes its final name once age is done.
-      ...(enc
-        ? { growing: { maxSize: enc.maxSize, finished: enc.result, seal: () => rename(enc.tmp, enc.path) } }
-        : {}),
+    let obj: Omit<IndexObject, 'file'> | undefined;
+    const maxSize = cipherBound(plainSize, recipients.length);
+    await uploadSpooled(this.s3, key, tmp, {
+      ...opts,
+      // While encrypting, the total is an estimate (the ciphertext's bound).
+      onPart: progress(maxSize),
+      stream: {
+        chunks: hashed(),
+        maxSize,
+        seal: async () => {
+          obj = { bytes, sha256: h.digest('hex'), plain_sha256: plain };
+          await writeFile(`${path}.hash.json`, JSON.stringify(obj), { mode: 0o600 });
+          await rename(tmp, path);
+        },
+      },
     });
+    await this.dropSpool(path);
+    return { file, ...obj! };
   }
 
-  private commitItem(
+  /** The listing stays valid: it gains the committed item (no LIST per item). */
+  private async commitItem(
     entry: IndexItem,
-    upload: { src: string; name: string }[],
+    upload: { src: string; name: string; plainSha256?: string }[],
     marker: { name: string; text: string },
   ): Promise<void> {
-    return this.writing(() => this.commitItemNow(entry, upload, marker));
+    const before = this.scanned;
+    const done = await this.writing(() => this.commitItemNow(entry, upload, marker));
+    if (before) {
+      const items = [...before.listing.items.filter((x) => !sameRef(x, refFor(done))), done];
+      const sizes = new Map(before.sizes);
+      for (const [n, o] of objectSizes(done)) sizes.set(n, o);
+      this.scanned = {
+        listing: listingOf(items, before.listing.problems),
+        unmarked: before.unmarked,
+        index: this.cached!.index,
+        sizes,
+      };
+    }
   }
 
   private async commitItemNow(
     entry: IndexItem,
-    upload: { src: string; name: string }[],
+    upload: { src: string; name: string; plainSha256?: string }[],
     marker: { name: string; text: string },
-  ): Promise<void> {
+  ): Promise<IndexItem> {
     await this.ensureOwner();
     const objects: IndexObject[] = [];
-    for (const u of upload) objects.push(await this.uploadFile(u.src, u.name));
+    for (const u of upload) objects.push(await this.uploadFile(u.src, u.name, u.plainSha256));
     // The marker's object is prepared (encrypted) before the index names it.
     const m = await this.prepareMarker(marker);
-    await this.editIndex((items) => [
-      ...items.filter((x) => !sameRef(x, refFor(entry))),
-      { ...entry, objects: [...objects, m.obj] },
-    ]);
+    const done: IndexItem = { ...entry, objects: [...objects, m.obj] };
+    await this.editIndex((items) => [...items.filter((x) => !sameRef(x, refFor(entry))), done]);
     await faultPoint('commit'); // data and index entry there, no marker yet
     await m.put();
+    return done;
+  }
+
+  /** A small object's body (encrypted in memory) and its index entry. */
+  private async small(plain: Buffer): Promise<{ body: Buffer; obj: Omit<IndexObject, 'file'> }> {
+    const plainSha = createHash('sha256').update(plain).digest('hex');
+    if (!this.encrypted)
+      return { body: plain, obj: { bytes: plain.length, sha256: plainSha, plain_sha256: plainSha } };
+    const body = await encryptBuffer(
+      plain,
+      await resolveRecipients(this.o.offsite.recipients ?? { keys: [] }),
+    );
+    const sha = createHash('sha256').update(body).digest('hex');
+    return { body, obj: { bytes: body.length, sha256: sha, plain_sha256: plainSha } };
   }
 
   private async prepareMarker(marker: {
@@ -549,19 +558,9 @@ export class S3Store implements CatalogStore {
     text: string;
   }): Promise<{ obj: IndexObject; put: () => Promise<void> }> {
     const file = marker.name.slice(marker.name.lastIndexOf('/') + 1);
-    mkdirSync(this.o.spoolDir, { recursive: true, mode: 0o700 });
-    const base = join(this.o.spoolDir, marker.name.replaceAll('/', '-'));
-    const plainPath = `${base}.plain`;
-    await writeFile(plainPath, marker.text, { mode: 0o600 });
-    // A marker is always encrypted afresh (no stale spool is reused for it).
-    await rm(base, { force: true });
-    await rm(`${base}.hash.json`, { force: true });
-    const s = await this.spool(plainPath, marker.name);
-    const body = await readFile(s.path);
-    await rm(plainPath, { force: true });
-    await this.dropSpool(s.path);
+    const { body, obj } = await this.small(Buffer.from(marker.text));
     return {
-      obj: { file, ...s.obj },
+      obj: { file, ...obj },
       put: () => putSmall(this.s3, this.key(`${marker.name}${this.encrypted ? '.age' : ''}`), body),
     };
   }
@@ -593,7 +592,12 @@ export class S3Store implements CatalogStore {
         objects: [],
         uploaded_at: new Date().toISOString(),
       },
-      files.map((f) => ({ src: join(dir, f), name: `${d}/${f}` })),
+      // The stream's plaintext sha256 is the manifest's (restore and verify --deep check it).
+      files.map((f) => ({
+        src: join(dir, f),
+        name: `${d}/${f}`,
+        ...(f === ok.file ? { plainSha256: ok.sha256 } : {}),
+      })),
       { name: `${d}/manifest.json`, text: JSON.stringify(ok, null, 2) + '\n' },
     );
   }
@@ -620,7 +624,7 @@ export class S3Store implements CatalogStore {
       objects: [],
       uploaded_at: new Date().toISOString(),
     };
-    await this.commitItem(entry, [{ src: file, name: `ready/${ok.file}` }], {
+    await this.commitItem(entry, [{ src: file, name: `ready/${ok.file}`, plainSha256: ok.sha256 }], {
       name: `ready/${ok.id}.json`,
       text: JSON.stringify(info, null, 2) + '\n',
     });
@@ -682,7 +686,12 @@ export class S3Store implements CatalogStore {
    * and their data), abort open multipart uploads and empty the spool directory. Only the single
    * writer (under the run lock) calls this. Returns what it did, for the log.
    */
-  cleanup(): Promise<{ entries: number; uploads: number }> {
+  async cleanup(): Promise<{ entries: number; uploads: number }> {
+    if (this.scanned && !this.leftovers) {
+      // Nothing was left before, and this sync's own uploads all completed (or it would have failed).
+      await rm(this.o.spoolDir, { recursive: true, force: true });
+      return { entries: 0, uploads: 0 };
+    }
     // Scanned afresh (writing() drops the cached listing): what a killed process left.
     return this.writing(async () => {
       await this.ensureOwner();
@@ -696,6 +705,60 @@ export class S3Store implements CatalogStore {
       return { entries: unlisted.length + orphans.length, uploads };
     });
   }
+}
+
+interface Scan {
+  listing: S3Listing;
+  /** Index entries without their marker (a commit or removal killed midway). */
+  unmarked: IndexItem[];
+  index: HostIndex;
+  /** Object name (below `<host>/`) -> size, as listed. */
+  sizes: Map<string, number>;
+}
+
+interface BinlogListing {
+  binlogs: IndexBinlog[];
+  gaps: IndexGap[];
+  problems: string[];
+  orphans: string[];
+}
+
+/** The listing of these (listed) items, in catalog order. */
+function listingOf(items: IndexItem[], problems: string[]): S3Listing {
+  const backups = items
+    .flatMap((i) => (i.kind === 'backup' ? [i.manifest] : []))
+    .sort((a, b) => (a.type === b.type ? (a.id < b.id ? -1 : 1) : a.type === 'full' ? -1 : 1));
+  const readies = items
+    .flatMap((i) => (i.kind === 'ready' ? [{ id: i.info.id, file: i.info.file }] : []))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { backups, readies, problems, items };
+}
+
+/** An item's objects (names below `<host>/`) and their sizes. */
+function objectSizes(i: IndexItem): [string, number][] {
+  return i.objects.map((o) => [objectName(refOf(i), o.file, i.encrypted), o.bytes]);
+}
+
+/**
+ * The binlog files off-site: index entries whose object is in the store with the recorded size
+ * (others are problems, not listed), the gaps the index records, and objects under `binlog/`
+ * that no entry names (what a killed upload left; cleanup() removes them).
+ */
+function binlogsOf(s: Scan): BinlogListing {
+  const binlogs: IndexBinlog[] = [];
+  const problems: string[] = [];
+  const known = new Set<string>();
+  for (const b of s.index.binlogs ?? []) {
+    const n = binlogObjectName(b.name, b.encrypted);
+    known.add(n);
+    const got = s.sizes.get(n);
+    if (got === undefined) problems.push(`${n}: missing from the store`);
+    else if (got !== b.object.bytes)
+      problems.push(`${n}: ${got} bytes in the store, ${b.object.bytes} in the index`);
+    else binlogs.push(b);
+  }
+  const orphans = [...s.sizes.keys()].filter((n) => n.startsWith('binlog/') && !known.has(n));
+  return { binlogs, gaps: s.index.binlog_gaps ?? [], problems, orphans };
 }
 
 function refFor(i: IndexItem): ItemRef {

@@ -17,7 +17,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -174,57 +173,61 @@ t.test('age: encrypt to a spool, upload, download and decrypt in one pass', asyn
   t.notOk(existsSync(wrong), 'a wrong identity leaves nothing');
 });
 
-/** Writes `total` bytes of the spool's data into `file` a MiB at a time; fails after `failAt`. */
-async function slowWriter(file: string, total: number, failAt = Infinity): Promise<number> {
+/** `total` bytes of the spool's data a MiB at a time, slowly; throws after `failAt`. */
+async function* slowChunks(total: number, failAt = Infinity): AsyncGenerator<Buffer> {
   const src = readFileSync(spool);
-  const fh = await open(file, 'r+');
-  try {
-    for (let off = 0; off < total; off += MiB) {
-      if (off >= failAt) throw new Error('the writer failed');
-      await fh.write(src, off, Math.min(MiB, total - off), off);
-      await sleep(40);
-    }
-  } finally {
-    await fh.close();
+  for (let off = 0; off < total; off += MiB) {
+    if (off >= failAt) throw new Error('the writer failed');
+    yield src.subarray(off, Math.min(off + MiB, total));
+    await sleep(40);
   }
-  return Date.now();
 }
 
-t.test('a growing spool: parts go while it is written, sealed once the state has its size', async (t) => {
-  const file = join(dir, 'growing.bin');
-  const placed = join(dir, 'grown.bin');
-  const statePath = join(dir, 'growing.upload.json');
-  writeFileSync(file, '', { mode: 0o600 });
-  const total = 23 * MiB + 123; // the last part short
-  const finished = slowWriter(file, total);
-  let firstPart = 0;
-  let sealedState: { size: number; mtimeMs: number; etags: object } | undefined;
-  const key = `${prefix}/grow/x.age`;
-  const r = await uploadSpooled(store, key, file, {
-    partSize: 5 * MiB,
-    concurrency: 2,
-    statePath,
-    onPart: () => (firstPart ||= Date.now()),
-    growing: {
-      maxSize: total + 4096,
-      finished,
-      seal: async () => {
-        sealedState = JSON.parse(readFileSync(statePath, 'utf8')) as typeof sealedState;
-        renameSync(file, placed);
+t.test(
+  'a streamed upload: parts go while the bytes come, the spool sealed once the state has its size',
+  async (t) => {
+    const file = join(dir, 'growing.bin');
+    const placed = join(dir, 'grown.bin');
+    const statePath = join(dir, 'growing.upload.json');
+    writeFileSync(file, '', { mode: 0o600 });
+    const total = 23 * MiB + 123; // the last part short
+    let firstPart = 0;
+    let sealedAt = 0;
+    let sealedState: { size: number; mtimeMs: number; etags: object } | undefined;
+    const key = `${prefix}/grow/x.age`;
+    const r = await uploadSpooled(store, key, file, {
+      partSize: 5 * MiB,
+      concurrency: 2,
+      statePath,
+      md5: false,
+      onPart: () => (firstPart ||= Date.now()),
+      stream: {
+        maxSize: total + 4096,
+        chunks: slowChunks(total),
+        seal: async () => {
+          sealedAt = Date.now();
+          sealedState = JSON.parse(readFileSync(statePath, 'utf8')) as typeof sealedState;
+          renameSync(file, placed);
+        },
       },
-    },
-  });
-  t.ok(firstPart > 0 && firstPart < (await finished), 'a part was stored before the writer finished');
-  t.equal(sealedState?.size, total, 'the state had the final size before the seal');
-  t.equal(sealedState?.mtimeMs, statSync(placed).mtimeMs, '... and the final mtime');
-  t.match(r, { size: total, parts: 5, sent: 5, resumed: false });
-  t.notOk(existsSync(statePath), 'the state is gone after success');
-  const got = join(dir, 'grown.down');
-  await downloadTo(store, key, got, { sha256: sha256File(placed), maxBytes: total });
-  t.equal(sha256File(got), sha256File(placed), 'the object is the whole file');
-});
+    });
+    t.ok(firstPart > 0 && firstPart < sealedAt, 'a part was stored before the bytes ended');
+    t.equal(sealedState?.size, total, 'the state had the final size before the seal');
+    t.equal(sealedState?.mtimeMs, statSync(placed).mtimeMs, '... and the final mtime');
+    t.equal(
+      sha256File(placed),
+      createHash('sha256').update(readFileSync(spool).subarray(0, total)).digest('hex'),
+      'the spool holds every byte',
+    );
+    t.match(r, { size: total, parts: 5, sent: 5, resumed: false });
+    t.notOk(existsSync(statePath), 'the state is gone after success');
+    const got = join(dir, 'grown.down');
+    await downloadTo(store, key, got, { sha256: sha256File(placed), maxBytes: total });
+    t.equal(sha256File(got), sha256File(placed), 'the object is the whole file');
+  },
+);
 
-t.test('a growing spool whose writer fails: the upload fails with it, nothing sealed', async (t) => {
+t.test('a streamed upload whose bytes fail: the upload fails with it, nothing sealed', async (t) => {
   const file = join(dir, 'failing.bin');
   writeFileSync(file, '', { mode: 0o600 });
   let sealed = false;
@@ -233,9 +236,9 @@ t.test('a growing spool whose writer fails: the upload fails with it, nothing se
       partSize: 5 * MiB,
       concurrency: 2,
       statePath: join(dir, 'failing.upload.json'),
-      growing: {
+      stream: {
         maxSize: 30 * MiB,
-        finished: slowWriter(file, 30 * MiB, 12 * MiB),
+        chunks: slowChunks(30 * MiB, 12 * MiB),
         seal: async () => {
           sealed = true;
         },

@@ -222,8 +222,11 @@ t.test('kill -9 of offsite sync mid-upload, then sync again', async (t) => {
       reject: false,
     },
   );
+  // Killed once age is done (the spool sealed: its hashes beside it) and parts are stored: a kill
+  // while age still encrypts starts afresh (a new ciphertext cannot reuse the parts sent).
+  const sealed = join(spool, `full-${bigId}-backup.xbstream.zst.hash.json`);
   let recorded = 0;
-  for (let i = 0; i < 1200 && recorded < 3; i++) {
+  for (let i = 0; i < 1200 && (recorded < 3 || !existsSync(sealed)); i++) {
     await new Promise((r) => setTimeout(r, 50));
     try {
       recorded = Object.keys((JSON.parse(readFileSync(state, 'utf8')) as { etags: object }).etags).length;
