@@ -19,7 +19,7 @@ import type { Deletion } from './retention.js';
 import type { Manifest } from './catalog/manifest.js';
 import { decide, type Decision } from './schedule.js';
 import { backupToolArgs, streamCompression, streamFileName } from './engine/commands.js';
-import { pushToolLog, transferOutcome } from './transfer/outcome.js';
+import { pushToolLog, transferOutcome, transferSucceeded } from './transfer/outcome.js';
 import {
   preparePushDir,
   PUSH_STREAM,
@@ -173,7 +173,7 @@ async function transfer(
   log: Log,
   install: { install: boolean; helperSha256: string },
   cap: Cap,
-): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
+): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string; exited: Promise<void> }> {
   const tmpDir = join(stagingDir(root), id);
   const file = streamFileName(streamCompression(h.compress));
   // Push: a directory of this run only, for the push account (transfer/push.ts); root takes the
@@ -218,7 +218,7 @@ async function runTransfer(
   file: string,
   /** Push: root takes what the receiver left into tmpDir. */
   takePushed?: () => Promise<Received>,
-): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
+): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string; exited: Promise<void> }> {
   const credentialsSrc = join(runTmp(), `credentials-${h.name}.cnf`);
   if (install.install) {
     dropInstallKey(root);
@@ -260,12 +260,40 @@ async function runTransfer(
       timeoutMs: h.timeouts.backup * 1000,
       ansiblePlaybookBin: ctx.ansiblePlaybook,
       env: { ANSIBLE_TIMEOUT: String(h.timeouts.ssh) },
+      // Judge and commit on the transfer task's result, not at the playbook's exit (issue 20).
+      settleOn: (line) => transferSucceeded(line, h.hostname),
     });
   } finally {
     clearInterval(progress);
-    rmSync(credentialsSrc, { force: true });
   }
-  const seconds = (Date.now() - t0) / 1000;
+  // The playbook may still be ending: the credentials file goes once it has exited.
+  const exited = (res.exited ?? Promise.resolve()).then(() => rmSync(credentialsSrc, { force: true }));
+  try {
+    const seconds = (Date.now() - t0) / 1000;
+    const r = await judgeTransfer(h, d, res, tmpDir, file, cap, started, seconds, takePushed, id, log);
+    // Only a committable stream goes on while the playbook ends; anything else waits for it.
+    if (!r.manifest) await exited;
+    return { ...r, exited };
+  } catch (e) {
+    await exited;
+    throw e;
+  }
+}
+
+/** What the transfer left, judged: the manifest of a committable stream, or a retry, or a throw. */
+async function judgeTransfer(
+  h: HostConfig,
+  d: Decision,
+  res: Awaited<ReturnType<typeof runPlaybook>>,
+  tmpDir: string,
+  file: string,
+  cap: Cap,
+  started: Date,
+  seconds: number,
+  takePushed: (() => Promise<Received>) | undefined,
+  id: string,
+  log: Log,
+): Promise<{ manifest?: Manifest; retryFull?: string; tmpDir: string }> {
   const o = res.hosts.get(h.hostname);
   // Pull: xb_pull kept ssh's stderr in tool.log. Push: the tool's log is the push task's stderr,
   // the only way it reaches the manager; it is stored as tool.log beside the stream all the same.
@@ -433,6 +461,8 @@ export async function backupHost(
   const store = openStore(h);
   let release: (() => void) | undefined;
   let decision: Decision | undefined;
+  // Playbooks still ending after their transfer was judged: awaited before the host's lock goes.
+  const exits: Promise<void>[] = [];
   try {
     ensureLayout(root);
     const { lock, tookOver } = acquireLock(hostLockPath(root), 'host', h.name);
@@ -490,6 +520,7 @@ export async function backupHost(
       }
     };
     let t = await attempt(decision);
+    exits.push(t.exited);
     if (install.install) {
       writeInstallKey(root, key);
       install.install = false;
@@ -499,6 +530,7 @@ export async function backupHost(
       rmSync(t.tmpDir, { recursive: true, force: true });
       decision = { type: 'full', reason: t.retryFull };
       t = await attempt(decision);
+      exits.push(t.exited);
     }
     const m = t.manifest!;
     await store.commitBackup(t.tmpDir, m);
@@ -549,6 +581,7 @@ export async function backupHost(
       ...(e instanceof HostFailure && e.logTail ? { log_tail: e.logTail } : {}),
     });
   } finally {
+    await Promise.all(exits);
     release?.();
   }
 }
