@@ -282,6 +282,8 @@ export interface PipelineOptions {
   /** Where the last stage's stdout goes; with `onOutput`, each chunk is seen before it is written. */
   outputFile?: string;
   onOutput?: (chunk: Buffer) => void;
+  /** An open file the last stage writes into itself (its stdout): nothing passes through here. */
+  outputFd?: number;
   cwd?: string;
 }
 
@@ -330,7 +332,8 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       const last = i === stages.length - 1;
       const counted = !first && stages[i - 1]!.maxOutputBytes !== undefined;
       const stdin = first ? (fed ? 'pipe' : 'ignore') : counted ? 'pipe' : (prev!.stdout as Readable);
-      const stdout = last && !o.outputFile ? 'ignore' : 'pipe';
+      const stdout =
+        last && o.outputFd !== undefined ? o.outputFd : last && !o.outputFile ? 'ignore' : 'pipe';
       // The whole pipeline's timer governs; each stage gets a generous one of its own as a backstop.
       const t = track(s.cmd, s.args, {
         stdio: [stdin, stdout, 'pipe'],
