@@ -25,7 +25,7 @@ const USAGE = `usage: npm run bench -- [options]
   --size SIZE        InnoDB data on the DB host (default 1GB; e.g. 200MB)
   --reps N           repetitions of each measure, interleaved (default 3)
   --cases LIST       subset of 1,2,3,4,5,6,7,8 (default 1-7; case 8, the ready step at 4S vs S,
-                     runs only when asked: it needs about 20 GB of disk at 1GB)
+                     runs only when asked: it needs about 29 GB of disk at 1GB)
   --out FILE         results (default bench/results.json)
   --smoke            quick check: 20MB, 1 rep, cases 1 and 4 (under ~2 minutes)
   --keep             leave the sandbox up at the end (and reuse its data next time)
@@ -72,7 +72,8 @@ const sb = new Sandbox({ repo, dir: argv['sandbox-dir'], net: argv['sandbox-net'
  * catalog kept between samples about 2.1 S plus a verify copy while a run lasts, the hand-run
  * directory about 3.3 S: 7 S + 2 GiB for cases 1-5; case 6 adds a second database and runs at 2S:
  * 10 S + 2 GiB. About 9 GB at 1 GB, 30 GB at 4 GB. Case 8 (a second host at 4S: ready-case.mjs)
- * adds about 17 S: alone about 20 GB at 1 GB (sb1's datadir, the 4S host and both catalogs).
+ * adds about 26 S (the 4S host's data and catalog, and the free space xb-mgr's ready step of the 4S
+ * full asks for): alone about 29 GB at 1 GB.
  */
 export function diskNeed(s, withCase6, withCase8 = false, others = true) {
   const base = others ? (withCase6 ? 10 : 7) * s : 1.2 * s;
