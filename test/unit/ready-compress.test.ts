@@ -87,3 +87,21 @@ t.test('pipelineToFile: a timeout stops the pipeline and leaves no file', async 
   t.ok(e instanceof ProcessError && e.timedOut, String(e));
   t.notOk(existsSync(file));
 });
+
+t.test(
+  'pipelineToFile: a stage that fails downstream is the one named, not the writer it broke',
+  async (t) => {
+    const file = join(dir, 'downstream.part');
+    const e = await pipelineToFile(
+      [
+        bursts(20, 5_000_000, 10),
+        { cmd: node, args: ['-e', 'setTimeout(() => process.exit(6), 50)'], label: 'z' },
+      ],
+      file,
+      30_000,
+    ).catch((x: unknown) => x);
+    t.ok(e instanceof ProcessError, String(e));
+    t.match((e as ProcessError).message, /\bz\b.*\b6\b/);
+    t.notOk(existsSync(file));
+  },
+);
