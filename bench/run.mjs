@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- [--size 1GB] [--reps 3] [--cases 1,2,3,4,5,6] [--out bench/results.json]
+// npm run bench -- [--size 1GB] [--reps 3] [--cases 1,2,3,4,5,6,7,8] [--out bench/results.json]
 //                  [--smoke] [--keep] [--no-warmup] [--sandbox-dir DIR] [--sandbox-net 127.0.3]
 //
 // Benchmarks of xb-mgr against the same work done by hand, on a sandbox of its own (never the
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { Sandbox } from './lib/sandbox.mjs';
 import { requireFree } from './lib/scale-sample.mjs';
 import { XbMgr, readySeconds } from './lib/xbmgr.mjs';
+import { CASE8_DISK_PER_S, readyCase } from './lib/ready-case.mjs';
 import { rawReady, rawRestore, rawTinyCycles, rawTransfer, replayChain } from './lib/raw.mjs';
 import { compare, markdownTable, stepTable } from './lib/report.mjs';
 import { clock, exec, log, median, round, sh } from './lib/util.mjs';
@@ -23,7 +24,8 @@ const HOST = 'sb1';
 const USAGE = `usage: npm run bench -- [options]
   --size SIZE        InnoDB data on the DB host (default 1GB; e.g. 200MB)
   --reps N           repetitions of each measure, interleaved (default 3)
-  --cases LIST       subset of 1,2,3,4,5,6,7 (default all)
+  --cases LIST       subset of 1,2,3,4,5,6,7,8 (default 1-7; case 8, the ready step at 4S vs S,
+                     runs only when asked: it needs about 29 GB of disk at 1GB)
   --out FILE         results (default bench/results.json)
   --smoke            quick check: 20MB, 1 rep, cases 1 and 4 (under ~2 minutes)
   --keep             leave the sandbox up at the end (and reuse its data next time)
@@ -60,7 +62,7 @@ const reps = Number(argv.reps ?? (argv.smoke ? 1 : 3));
 const cases = new Set((argv.cases ?? (argv.smoke ? '1,4' : '1,2,3,4,5,6,7')).split(',').map(Number));
 const warmup = !argv['no-warmup'] && !argv.smoke;
 if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps must be a positive integer');
-for (const c of cases) if (!(c >= 1 && c <= 7)) throw new Error(`--cases: unknown case ${c}`);
+for (const c of cases) if (!(c >= 1 && c <= 8)) throw new Error(`--cases: unknown case ${c}`);
 
 const cli = join(repo, 'dist', 'cli.js');
 const sb = new Sandbox({ repo, dir: argv['sandbox-dir'], net: argv['sandbox-net'] });
@@ -69,13 +71,17 @@ const sb = new Sandbox({ repo, dir: argv['sandbox-dir'], net: argv['sandbox-net'
  * Disk the bench needs at data size S (from the 1 GB run's sizes): datadir about 1.2 S, xb-mgr's
  * catalog kept between samples about 2.1 S plus a verify copy while a run lasts, the hand-run
  * directory about 3.3 S: 7 S + 2 GiB for cases 1-5; case 6 adds a second database and runs at 2S:
- * 10 S + 2 GiB. About 9 GB at 1 GB, 30 GB at 4 GB.
+ * 10 S + 2 GiB. About 9 GB at 1 GB, 30 GB at 4 GB. Case 8 (a second host at 4S: ready-case.mjs)
+ * adds about 26 S (the 4S host's data and catalog, and the free space xb-mgr's ready step of the 4S
+ * full asks for): alone about 29 GB at 1 GB.
  */
-export function diskNeed(s, withCase6) {
-  return (withCase6 ? 10 : 7) * s + 2 * 1024 ** 3;
+export function diskNeed(s, withCase6, withCase8 = false, others = true) {
+  const base = others ? (withCase6 ? 10 : 7) * s : 1.2 * s;
+  return base + (withCase8 ? CASE8_DISK_PER_S * s : 0) + 2 * 1024 ** 3;
 }
 {
-  const need = diskNeed(size, cases.has(6));
+  const others = [1, 2, 3, 4, 5, 6, 7].some((c) => cases.has(c));
+  const need = diskNeed(size, cases.has(6), cases.has(8), others);
   try {
     requireFree(sb.dir, need, `the bench at ${(size / 1e6).toFixed(0)} MB`);
   } catch (e) {
@@ -661,6 +667,10 @@ async function main() {
   save(true);
   if (cases.has(7)) await tinyCase();
   save(true);
+  if (cases.has(8)) {
+    await readyCase({ sb, cli, work, reps, warmup, rowsPerTable, rows, details, results });
+    save(true);
+  }
   if (cases.has(5)) await parallelCase(rowsPerTable);
   results.seconds = round(clock() - t0, 1);
 }
@@ -679,6 +689,7 @@ try {
 const table = save(false);
 console.log(table);
 if (details.markdown?.ready_steps) console.log('\n' + details.markdown.ready_steps);
+if (details.markdown?.ready_case_steps) console.log('\n' + details.markdown.ready_case_steps);
 if (details.full_cycle_summary)
   console.log(
     '\ntransfer breakdown (median s):',

@@ -4,7 +4,6 @@
  * overlay or copy: view.ts) with a temporary read-only mysqld and mysqlcheck on the tables in scope
  * (scope.ts), and compress the prepared base itself into ready/<id>.tar.zst.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
@@ -14,7 +13,8 @@ import type { CatalogStore } from '../storage/catalog-store.js';
 import { byIdMap, chainOf } from '../catalog/chain.js';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../report/log.js';
-import { pipeline, run, startDaemon, tail, type Stage } from '../util/proc.js';
+import { run, startDaemon, tail, type Stage } from '../util/proc.js';
+import { pipelineToFile } from './compress.js';
 import { dirBytes, diskSpace } from '../util/size.js';
 import { readTail } from '../util/safe-read.js';
 import {
@@ -360,8 +360,6 @@ export async function makeReady(
   // the rename into ready/.
   const ext = readyExtension(h.compress);
   const tmpFile = join(stagingDir(root), `${leaf.id}${ext}.part`);
-  const hash = createHash('sha256');
-  let bytes = 0;
   // tar reads the worker's directory, so it runs as the worker; root only compresses its output.
   const stages: Stage[] = [
     {
@@ -378,18 +376,10 @@ export async function makeReady(
     h.compress === 'none' ? '' : bin(h, 'compressor'),
   );
   if (comp) stages.push(comp);
-  await timed('compress', async () => {
+  const written = await timed('compress', async () => {
     try {
-      await pipeline(stages, {
-        outputFile: tmpFile,
-        onOutput: (c) => {
-          hash.update(c);
-          bytes += c.length;
-        },
-        timeoutMs: h.timeouts.compress * 1000,
-      });
+      return await pipelineToFile(stages, tmpFile, h.timeouts.compress * 1000);
     } catch (e) {
-      rmSync(tmpFile, { force: true });
       throw new ReadyFailure(
         `compressing the ready backup failed: ${isNoSpace(e) ? 'the disk is full' : errorMessage(e)}`,
         isNoSpace(e) ? 'space' : 'compress',
@@ -404,8 +394,8 @@ export async function makeReady(
     contains: chain.backups.map((b) => b.id),
     to_lsn: leaf.to_lsn,
     ...(leaf.binlog ? { binlog: leaf.binlog } : {}),
-    bytes,
-    sha256: hash.digest('hex'),
+    bytes: written.bytes,
+    sha256: written.sha256,
     compress: h.compress,
     check: {
       tool: 'mysqlcheck',

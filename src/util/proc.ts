@@ -279,9 +279,13 @@ export interface PipelineOptions {
   /** A stream read into the first stage instead of a file (a catalog store's openRead). */
   input?: Readable;
   onInput?: (chunk: Buffer) => void;
+  /** An open file (a pipe's read end) the first stage reads itself (its stdin). */
+  inputFd?: number;
   /** Where the last stage's stdout goes; with `onOutput`, each chunk is seen before it is written. */
   outputFile?: string;
   onOutput?: (chunk: Buffer) => void;
+  /** An open file the last stage writes into itself (its stdout): nothing passes through here. */
+  outputFd?: number;
   cwd?: string;
 }
 
@@ -329,8 +333,15 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       const first = i === 0;
       const last = i === stages.length - 1;
       const counted = !first && stages[i - 1]!.maxOutputBytes !== undefined;
-      const stdin = first ? (fed ? 'pipe' : 'ignore') : counted ? 'pipe' : (prev!.stdout as Readable);
-      const stdout = last && !o.outputFile ? 'ignore' : 'pipe';
+      const stdin = first
+        ? fed
+          ? 'pipe'
+          : (o.inputFd ?? 'ignore')
+        : counted
+          ? 'pipe'
+          : (prev!.stdout as Readable);
+      const stdout =
+        last && o.outputFd !== undefined ? o.outputFd : last && !o.outputFile ? 'ignore' : 'pipe';
       // The whole pipeline's timer governs; each stage gets a generous one of its own as a backstop.
       const t = track(s.cmd, s.args, {
         stdio: [stdin, stdout, 'pipe'],

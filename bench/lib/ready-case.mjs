@@ -1,0 +1,199 @@
+// Case 8 (issue 20): the ready step follows the change, not the database size. Two DB hosts side by
+// side: sb1 at size S (4 sysbench tables) and sb3 at 4S (16 tables of the same table size: four
+// sysbench databases). Each repetition, for each size (the first alternates): a Sunday full, the
+// same small change (about 1 % of the rows of ONE table), a Monday incremental; after each run a
+// raw `tar | zstd -T0 -1` of the same prepared base, for the compress step's throughput.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { XbMgr, readySeconds, stepSeconds } from './xbmgr.mjs';
+import { compare, stepTable } from './report.mjs';
+import { duBytes, exec, log, median, q, round, sh } from './util.mjs';
+
+const S_HOST = 'sb1';
+const BIG_HOST = 'sb3';
+/** S is sbtest (4 tables); 4S adds these three databases of 4 tables each on its own host. */
+const EXTRA_DBS = ['sbtest_b', 'sbtest_c', 'sbtest_d'];
+const FULL_AT = '2026-11-22T01:00:00Z'; // a Sunday: the sandbox's full_backup_day
+const INC_AT = '2026-11-23T01:00:00Z';
+/** Throughput goal of the compress step against the raw pipeline: time ratio <= 1 / 0.9. */
+const COMPRESS_GOAL = 0.9;
+
+/**
+ * Disk case 8 needs beyond the other cases, at data size S (from the 1 GB sizes of case 1). In use
+ * at the 4S full's ready step: the 4S host's datadir 4.8 S, its stream 1.7 S, S's catalog 2.1 S
+ * (about 9 S; later the 4S base 4.8 S, its ready file and the raw output 1.7 S each). But xb-mgr's
+ * ready step of a full refuses to start with less free than 2.5 × (4 × its stream): about 17 S at
+ * 4S. So about 26 S; alone with sb1's datadir (1.2 S) and 2 GiB of headroom: about 29 GB at 1 GB.
+ */
+export const CASE8_DISK_PER_S = 26;
+
+/** The one small change: about 1 % of the rows of one table (sbtest.sbtest1). */
+async function touchOneTable(sb, host) {
+  await sb.sql(host, 'UPDATE sbtest.sbtest1 SET k=k+1 WHERE id % 100 = 0');
+}
+
+/** `tar -C BASE -cf - . | zstd -q -T0 -1 > f` as root on the same prepared base: seconds and bytes. */
+async function rawCompress(base, out) {
+  rmSync(out, { force: true });
+  const r = await sh(`tar -C ${q(base)} -cf - . | zstd -q -T0 -1 > ${q(out)}`);
+  const bytes = Number((await exec('stat', ['-c', '%s', out])).stdout);
+  rmSync(out, { force: true });
+  return { seconds: r.seconds, bytes };
+}
+
+function summary(kind, h) {
+  return {
+    kind,
+    id: h.id,
+    type: h.type,
+    ready: readySeconds(h),
+    ready_without_compress: readySeconds(h) - (stepSeconds(h, 'compress') ?? 0),
+    compress: stepSeconds(h, 'compress'),
+    steps: h.ready.steps,
+    ready_bytes: h.ready.bytes,
+    check: h.ready.check ? { scope: h.ready.check.scope, tables: h.ready.check.tables } : undefined,
+  };
+}
+
+function stepsOf(s) {
+  const o = {};
+  for (const x of s.steps) o[x.step] = (o[x.step] ?? 0) + x.seconds;
+  return o;
+}
+
+/**
+ * Run case 8 and push its rows. ctx: { sb, cli, work, reps, warmup, rowsPerTable, rows, details,
+ * results }.
+ */
+export async function readyCase(ctx) {
+  const { sb, cli, work, reps, rowsPerTable, rows, details, results } = ctx;
+  await sb.up(3);
+  const dS = await sb.ensureData(S_HOST, 'sbtest', rowsPerTable);
+  let big = { db: 0, datadir: 0 };
+  for (const db of ['sbtest', ...EXTRA_DBS]) {
+    const d = await sb.ensureData(BIG_HOST, db, rowsPerTable);
+    big = { db: big.db + d.db, datadir: d.datadir };
+  }
+  results.sizes.case8 = {
+    s: { host: S_HOST, tables: 4, db_bytes: dS.db, datadir_bytes: dS.datadir },
+    four_s: { host: BIG_HOST, tables: 16, db_bytes: big.db, datadir_bytes: big.datadir },
+  };
+  log(
+    `case 8: S = ${(dS.datadir / 1e6).toFixed(0)} MB datadir (${S_HOST}), ` +
+      `4S = ${(big.datadir / 1e6).toFixed(0)} MB datadir (${BIG_HOST})`,
+  );
+  const sizes = {
+    s: { host: S_HOST, xb: new XbMgr(cli, sb, join(work, 'ready-s')), samples: [] },
+    four_s: { host: BIG_HOST, xb: new XbMgr(cli, sb, join(work, 'ready-4s')), samples: [] },
+  };
+  const rawOut = join(work, 'ready-raw.tar.zst');
+  mkdirSync(work, { recursive: true });
+
+  const cycle = async (key) => {
+    const { host, xb } = sizes[key];
+    const base = join(xb.hostRoot(host), 'prepare', 'base');
+    xb.reset();
+    const f = (await xb.run(['--host', host, '--now', FULL_AT])).report.hosts[0];
+    if (f.type !== 'full') throw new Error(`case 8 ${key}: expected a full backup, got ${f.type}`);
+    const rawFull = await rawCompress(base, rawOut);
+    const baseFull = await duBytes(base);
+    await touchOneTable(sb, host);
+    const i = (await xb.run(['--host', host, '--now', INC_AT])).report.hosts[0];
+    if (i.type !== 'incremental') throw new Error(`case 8 ${key}: expected an incremental, got ${i.type}`);
+    const rawInc = await rawCompress(base, rawOut);
+    const baseInc = await duBytes(base);
+    return {
+      full: { ...summary('full', f), base_bytes: baseFull, raw_compress: rawFull },
+      incremental: { ...summary('incremental', i), base_bytes: baseInc, raw_compress: rawInc },
+    };
+  };
+
+  if (ctx.warmup) {
+    log('case 8: warm-up (one full + incremental at each size; not measured)');
+    for (const key of ['s', 'four_s']) await cycle(key);
+  }
+  for (let r = 0; r < reps; r++) {
+    for (const key of r % 2 === 0 ? ['s', 'four_s'] : ['four_s', 's']) {
+      const c = await cycle(key);
+      sizes[key].samples.push(c);
+      log(
+        `case 8 ${r + 1}/${reps} ${key === 's' ? 'S' : '4S'}: ready full ${c.full.ready.toFixed(1)} s, ` +
+          `incremental ${c.incremental.ready.toFixed(1)} s (${c.incremental.ready_without_compress.toFixed(1)} s ` +
+          `without compress; checked ${c.incremental.check?.tables} tables); compress ` +
+          `${c.incremental.compress} s vs raw ${c.incremental.raw_compress.seconds.toFixed(1)} s`,
+      );
+    }
+  }
+  for (const { xb } of Object.values(sizes)) xb.reset();
+  // Case 5 makes sb3 a host of size/4: leave it with sbtest only.
+  for (const db of EXTRA_DBS) await sb.dropData(BIG_HOST, db);
+
+  const S = sizes.s.samples;
+  const B = sizes.four_s.samples;
+  details.ready_case = { s: S, four_s: B };
+  rows.push(
+    compare({
+      caseId: 8,
+      name: 'ready step of an incremental after ~1 % of one table, without compress: 4S (16 tables) vs S (4)',
+      aLabel: '4S',
+      bLabel: 'S',
+      a: B.map((c) => c.incremental.ready_without_compress),
+      b: S.map((c) => c.incremental.ready_without_compress),
+      goal: { ratio: 1.5 },
+    }),
+  );
+  for (const [key, label] of [
+    ['s', 'S'],
+    ['four_s', '4S'],
+  ]) {
+    const xs = sizes[key].samples;
+    rows.push(
+      compare({
+        caseId: 8,
+        name: `ready step at ${label}: incremental (1 % of one table) vs full (all of ready.steps)`,
+        aLabel: 'incremental',
+        bLabel: 'full',
+        a: xs.map((c) => c.incremental.ready),
+        b: xs.map((c) => c.full.ready),
+        goal: { ratio: 1 },
+      }),
+    );
+    // Both runs of a cycle compress a whole base: each is a sample against the raw pipeline.
+    const runs = xs.flatMap((c) => [c.full, c.incremental]);
+    const mbps = (bytes, s) => (bytes && s ? bytes / 1e6 / s : null);
+    const xbRate = median(runs.map((x) => mbps(x.base_bytes, x.compress)));
+    const rawRate = median(runs.map((x) => mbps(x.base_bytes, x.raw_compress.seconds)));
+    rows.push(
+      compare({
+        caseId: 8,
+        name: `compress step at ${label} vs \`tar -C BASE -cf - . | zstd -q -T0 -1 > f\` of the same base, run right after (throughput ≥ ${COMPRESS_GOAL} ⇔ time ratio ≤ ${round(1 / COMPRESS_GOAL, 2)})`,
+        aLabel: 'compress step',
+        bLabel: 'raw',
+        a: runs.map((x) => x.compress),
+        b: runs.map((x) => x.raw_compress.seconds),
+        goal: { ratio: round(1 / COMPRESS_GOAL, 3) },
+        notes:
+          `median throughput of the base read: ${round(xbRate, 1)} MB/s vs ${round(rawRate, 1)} MB/s raw; ` +
+          `ready file ${round(median(runs.map((x) => x.ready_bytes)) / 1e6, 1)} MB vs raw ` +
+          `${round(median(runs.map((x) => x.raw_compress.bytes)) / 1e6, 1)} MB`,
+      }),
+    );
+  }
+  const md = [];
+  for (const [key, label] of [
+    ['s', 'S'],
+    ['four_s', '4S'],
+  ]) {
+    const xs = sizes[key].samples;
+    md.push(
+      stepTable(
+        `Case 8 at ${label}: median seconds per ready step`,
+        'incremental',
+        'full',
+        xs.map((c) => stepsOf(c.incremental)),
+        xs.map((c) => stepsOf(c.full)),
+      ).markdown,
+    );
+  }
+  details.markdown = { ...(details.markdown ?? {}), ready_case_steps: md.join('\n\n') };
+}
