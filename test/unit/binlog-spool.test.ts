@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
   appendFileSync,
   symlinkSync,
@@ -24,8 +25,12 @@ const F1 = binlogFile({ list: [], gtids: range(1, 5), end: rotate('mysql-bin.000
 const F2 = binlogFile({ list: [g(5)], gtids: range(6, 8), end: rotate('mysql-bin.000003') });
 const F3 = binlogFile({ list: [g(8)], gtids: range(9, 12) });
 
+const roots: string[] = [];
+t.teardown(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
 function setup() {
   const root = mkdtempSync(join(tmpdir(), 'xb-spool-'));
+  roots.push(root);
   const spool = new Spool(root, { maxBinlogBytes: 1 << 20 });
   return { root, spool, staged: (s: string, n: string) => join(spool.sessionPath(s), n) };
 }

@@ -1,6 +1,6 @@
 /** The one process API: exit codes, typed errors, timeouts that kill the whole group, last line kept. */
 import t from 'tap';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killGroup, liveChildren, pipeline, run, startDaemon } from '../../src/util/proc.js';
@@ -64,6 +64,7 @@ t.test('run: the last stdout line without a newline reaches onStdoutLine', async
 
 t.test('run: a timeout kills the whole process group, grandchildren too', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xb-proc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const pidFile = join(dir, 'grandchild.pid');
   const script = `
     const { spawn } = require('child_process');
@@ -96,6 +97,7 @@ t.test('run: output beyond keepBytes keeps the tail', async (t) => {
 
 t.test('pipeline: fd to fd, output file, first failing stage named', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xb-proc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const input = join(dir, 'in');
   const out = join(dir, 'out');
   writeFileSync(input, 'hello pipeline\n');

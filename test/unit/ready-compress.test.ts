@@ -1,7 +1,7 @@
 /** The compress step's output: written by the last stage itself, hashed behind it, replaced whole. */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipelineToFile } from '../../src/ready/compress.js';
@@ -10,6 +10,7 @@ import { ProcessError } from '../../src/errors.js';
 const node = process.execPath;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const dir = mkdtempSync(join(tmpdir(), 'xb-compress-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 // A writer in bursts with pauses: the hash catches up with the file and must wait for more.
 const bursts = (n: number, size: number, pauseMs: number) => ({

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHead, readTail } from '../../src/util/safe-read.js';
@@ -13,6 +13,7 @@ import { readBackupCnf } from '../../src/ready/data-options.js';
 import { readSmallFile } from '../../src/transfer/files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xb-safe-read-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const secret = join(dir, 'secret');
 writeFileSync(secret, 'root-only secret\n');
 const file = join(dir, 'log');
