@@ -40,7 +40,8 @@ import {
   type CheckPlan,
   type TableRef,
 } from './scope.js';
-import { cleanStaleMounts, openVerifyView, tablespaceStamps } from './view.js';
+import { cleanStaleMounts, openVerifyView, tablespaceStamps, viewMethods } from './view.js';
+import { readySpaceNeed } from './space.js';
 import {
   mysqlcheckArgs,
   mysqldArgs,
@@ -229,9 +230,16 @@ export async function makeReady(
   const record = ownedByWorker(setup, base) ? readBaseRecord(root) : undefined;
   const plan = planApply(chain.backups, record);
 
-  // Space: about the datadir twice over (base + verify copy) plus the ready file.
-  const datadir = plan.rebuild ? chain.backups[0]!.bytes * 4 : dirBytes(base);
-  const need = datadir * 2 + Math.ceil(datadir / 2);
+  // Space: what the apply adds, the verify view (a copy only where overlay cannot be had) and
+  // the ready file; a plain copy is checked again if the copy-free views fail (view.ts).
+  const need = readySpaceNeed({
+    rebuild: plan.rebuild,
+    baseBytes: plan.rebuild ? 0 : dirBytes(base),
+    applyBytes: plan.apply.reduce((n, m) => n + m.bytes, 0),
+    viewMayCopy: !viewMethods(process.env.XB_VERIFY_VIEW, setup !== null, needsFinalize(h)).includes(
+      'overlay',
+    ),
+  });
   const free = diskSpace(root).free;
   if (free < need) {
     throw new ReadyFailure(

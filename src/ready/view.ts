@@ -7,9 +7,9 @@
  * XB_VERIFY_VIEW=copy|overlay|reflink forces one method (tests; a machine where overlay misbehaves).
  */
 import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from '../util/proc.js';
-import { dirBytes } from '../util/size.js';
+import { dirBytes, diskSpace } from '../util/size.js';
 import { errorMessage } from '../errors.js';
 import { freshWorkDir, workerCommand, type WorkerSetup, type StepLimits } from './worker.js';
 
@@ -128,6 +128,14 @@ export async function openVerifyView(o: ViewOptions): Promise<VerifyView> {
     const last = method === methods[methods.length - 1];
     try {
       if (method === 'copy') {
+        // The upfront check counted no copy when a copy-free view was expected: count it now.
+        const need = dirBytes(o.base);
+        const free = diskSpace(dirname(o.dir)).free;
+        if (free < need)
+          throw Object.assign(
+            new Error(`no space left for a copy of the base: ${free} bytes free, ${need} needed`),
+            { code: 'ENOSPC' },
+          );
         await copyInto(o, false);
         return copied('copy');
       }
