@@ -59,11 +59,17 @@ export async function offsiteSyncCommand(
 }
 
 export function formatSyncReport(r: SyncReport): string {
-  return r.hosts
-    .map((h) =>
-      h.ok
-        ? `${h.host}  OK      ${h.store}: ${h.uploaded.length} uploaded (${h.uploaded_bytes} bytes), ${h.deleted.length} deleted by off-site retention${h.uploaded_binlogs?.length || h.deleted_binlogs?.length ? `; binlogs: ${h.uploaded_binlogs?.length ?? 0} uploaded, ${h.deleted_binlogs?.length ?? 0} deleted` : ''}`
-        : `${h.host}  FAILED  ${h.error} (backlog: ${h.backlog_items} item(s), ${h.backlog_bytes} bytes kept locally)`,
-    )
-    .join('\n');
+  return r.hosts.map(syncLine).join('\n');
+}
+
+function syncLine(h: SyncReport['hosts'][number]): string {
+  if (!h.ok)
+    return `${h.host}  FAILED  ${h.error} (backlog: ${h.backlog_items} item(s), ${h.backlog_bytes} bytes kept locally)`;
+  const binlogs =
+    h.uploaded_binlogs?.length || h.deleted_binlogs?.length
+      ? `; binlogs: ${h.uploaded_binlogs?.length ?? 0} uploaded, ${h.deleted_binlogs?.length ?? 0} deleted`
+      : '';
+  // A marking copied to the store changes what a restore from it may use: say so.
+  const marked = h.marked_unusable.length > 0 ? `; marked unusable: ${h.marked_unusable.join(', ')}` : '';
+  return `${h.host}  OK      ${h.store}: ${h.uploaded.length} uploaded (${h.uploaded_bytes} bytes), ${h.deleted.length} deleted by off-site retention${binlogs}${marked}`;
 }
