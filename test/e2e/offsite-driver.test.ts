@@ -93,12 +93,15 @@ t.test('a kill between the index entry and the marker lists nothing; cleanup rem
   // The state a kill at the fault point `commit` leaves: data and index entry, no marker.
   await store.commitBackup(stage(G.id, 'g'), G);
   await deleteObjects(store.s3, [`${prefix}/db1/full/${G.id}/manifest.json.age`]);
-  const l = await store.list();
+  // The next command after the kill: a store of its own (a store keeps its listing while it lives).
+  const next = new S3Store(opts);
+  t.teardown(() => next.s3.client.destroy());
+  const l = await next.list();
   t.notOk(
     l.backups.some((m) => m.id === G.id),
     'not listed',
   );
-  const c = await store.cleanup();
+  const c = await next.cleanup();
   t.equal(c.entries, 1, 'one half-committed entry dropped');
   const left = (await listObjects(store.s3, `${prefix}/db1/full/${G.id}/`)).length;
   t.equal(left, 0, 'its data objects are gone');
@@ -116,7 +119,10 @@ t.test('a second manager is refused, unless it takes over', async (t) => {
     (await taker.list()).backups.map((m) => m.id),
     [F.id],
   );
-  await t.rejects(store.remove([{ kind: 'full', id: F.id }]), /written by manager mgr-b/);
+  // mgr-a's next command sees the take-over (the owner is checked once per command, not per write).
+  const again = new S3Store(opts);
+  t.teardown(() => again.s3.client.destroy());
+  await t.rejects(again.remove([{ kind: 'full', id: F.id }]), /written by manager mgr-b/);
 });
 
 t.test('the index is checked as untrusted input', async (t) => {
