@@ -30,7 +30,7 @@ export interface PlaybookOutcome {
   lastTask?: string;
 }
 
-interface Event {
+export interface Event {
   _event?: string;
   hosts?: Record<string, Record<string, unknown>>;
   task?: { name?: string };
@@ -41,6 +41,17 @@ function str(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (Array.isArray(v)) return v.map(String).join('\n');
   return undefined;
+}
+
+/** One line of the JSON-lines callback as an event; undefined for anything else. */
+export function parseEventLine(line: string): Event | undefined {
+  let ev: unknown;
+  try {
+    ev = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  return typeof ev === 'object' && ev !== null && !Array.isArray(ev) ? (ev as Event) : undefined;
 }
 
 export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
@@ -57,14 +68,8 @@ export function parseEvents(lines: Iterable<string>): PlaybookOutcome {
   };
   for (const line of lines) {
     if (line.trim() === '') continue;
-    let ev: Event;
-    try {
-      ev = JSON.parse(line) as Event;
-    } catch {
-      otherLines.push(line);
-      continue;
-    }
-    if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) {
+    const ev = parseEventLine(line);
+    if (!ev) {
       otherLines.push(line);
       continue;
     }

@@ -3,13 +3,12 @@
  * decrypt what it uploads), decrypt a stream with an identity file. The sync path streams age's
  * ciphertext (age reads the file itself); encryptFile/decryptStream hash both sides in one pass.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { XbError, ProcessError } from '../errors.js';
 import { which } from '../engine/binaries.js';
-import { pipeline } from '../util/proc.js';
+import { outputChunks, pipeline } from '../util/proc.js';
 import { parseRecipientsFile, type Recipients } from './values.js';
 
 /** Long enough for any file at age's ~1 GB/s a core; a hung child still ends. */
@@ -52,58 +51,29 @@ export function encryptArgs(recipients: readonly string[]): string[] {
  */
 export async function* encryptChunks(input: string, recipients: readonly string[]): AsyncGenerator<Buffer> {
   if (!input.startsWith('/')) throw new AgeError(`not an absolute path: ${input}`);
-  const child = spawn(ageBinary(), [...encryptArgs(recipients), '--', input], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => {
-    if (err.length < 4096) err += c.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  exited.catch(() => {});
-  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-  let done = false;
   try {
-    for await (const c of child.stdout) yield c as Buffer;
-    let code: number | null;
-    try {
-      code = await exited;
-    } catch (e) {
-      throw new AgeError(`cannot run age: ${(e as Error).message}`);
-    }
-    if (code !== 0) {
-      const why = err.replace(/\s+/g, ' ').trim().slice(0, 200) || `exit status ${code}`;
-      throw new AgeError(`age could not encrypt ${input}: ${why}`);
-    }
-    done = true;
-  } finally {
-    clearTimeout(timer);
-    if (!done && child.exitCode === null) child.kill('SIGTERM');
+    yield* outputChunks(ageBinary(), [...encryptArgs(recipients), '--', input], {
+      timeoutMs: TIMEOUT_MS,
+      label: 'age',
+    });
+  } catch (e) {
+    throw e instanceof ProcessError ? new AgeError(`age could not encrypt ${input}: ${e.message}`) : e;
   }
 }
 
 /** Encrypt a small buffer (a manifest) in memory. */
 export async function encryptBuffer(plain: Buffer, recipients: readonly string[]): Promise<Buffer> {
   const out: Buffer[] = [];
-  const child = spawn(ageBinary(), encryptArgs(recipients), { stdio: ['pipe', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => {
-    if (err.length < 4096) err += c.toString('utf8');
-  });
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stdin.on('error', () => {
-    /* age exited early: its exit status says why */
-  });
-  child.stdin.end(plain);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', (e) => reject(new AgeError(`cannot run age: ${e.message}`)));
-    child.on('close', resolve);
-  });
-  if (code !== 0)
-    throw new AgeError(`age could not encrypt: ${err.replace(/\s+/g, ' ').trim().slice(0, 200) || code}`);
+  try {
+    for await (const c of outputChunks(ageBinary(), encryptArgs(recipients), {
+      timeoutMs: TIMEOUT_MS,
+      label: 'age',
+      input: plain,
+    }))
+      out.push(c);
+  } catch (e) {
+    throw e instanceof ProcessError ? new AgeError(`age could not encrypt: ${e.message}`) : e;
+  }
   return Buffer.concat(out);
 }
 

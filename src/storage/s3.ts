@@ -468,7 +468,7 @@ export class S3Store implements CatalogStore {
         `not enough free space in ${this.o.spoolDir} for the encrypted spool of ${name} (${need} bytes needed with the margin)`,
       );
     }
-    const recipients = await resolveRecipients(this.o.offsite.recipients ?? { keys: [] });
+    const recipients = await this.recipients();
     const plain = plainSha256 ?? (await sha256File(src));
     const tmp = `${path}.tmp`;
     await rm(tmp, { force: true });
@@ -540,15 +540,18 @@ export class S3Store implements CatalogStore {
     return done;
   }
 
+  /** The recipients, read once per command (an @FILE is not read again for every object). */
+  private recipientKeys?: Promise<string[]>;
+  private recipients(): Promise<string[]> {
+    return (this.recipientKeys ??= resolveRecipients(this.o.offsite.recipients ?? { keys: [] }));
+  }
+
   /** A small object's body (encrypted in memory) and its index entry. */
   private async small(plain: Buffer): Promise<{ body: Buffer; obj: Omit<IndexObject, 'file'> }> {
     const plainSha = createHash('sha256').update(plain).digest('hex');
     if (!this.encrypted)
       return { body: plain, obj: { bytes: plain.length, sha256: plainSha, plain_sha256: plainSha } };
-    const body = await encryptBuffer(
-      plain,
-      await resolveRecipients(this.o.offsite.recipients ?? { keys: [] }),
-    );
+    const body = await encryptBuffer(plain, await this.recipients());
     const sha = createHash('sha256').update(body).digest('hex');
     return { body, obj: { bytes: body.length, sha256: sha, plain_sha256: plainSha } };
   }

@@ -7,7 +7,7 @@
  * incremental is discarded and a full backup is taken instead. backup.ts runs the playbook and
  * reads the files; every decision is here.
  */
-import { taskName, type HostOutcome } from '../ansible/events.js';
+import { parseEventLine, taskName, type HostOutcome } from '../ansible/events.js';
 import { overCapMessage, type Cap } from '../engine/caps.js';
 import type { BinlogInfo, Manifest } from '../catalog/manifest.js';
 import {
@@ -35,18 +35,11 @@ export const PUSH_TASK = "Push the backup stream to the manager's catalog";
 export function transferSucceeded(line: string, hostname: string): boolean {
   // Cheap test first: most lines are other events.
   if (!line.includes('"v2_runner_on_ok"')) return false;
-  let ev: unknown;
-  try {
-    ev = JSON.parse(line);
-  } catch {
-    return false;
-  }
-  if (typeof ev !== 'object' || ev === null) return false;
-  const e = ev as { _event?: unknown; task?: { name?: unknown }; hosts?: unknown };
-  if (e._event !== 'v2_runner_on_ok' || typeof e.task?.name !== 'string') return false;
+  const e = parseEventLine(line);
+  if (e?._event !== 'v2_runner_on_ok' || typeof e.task?.name !== 'string') return false;
   const task = taskName(e.task.name);
   if (task !== PULL_TASK && task !== PUSH_TASK) return false;
-  const result = (e.hosts as Record<string, unknown> | undefined)?.[hostname];
+  const result = e.hosts?.[hostname];
   return typeof result === 'object' && result !== null && (result as { skipped?: unknown }).skipped !== true;
 }
 

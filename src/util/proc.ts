@@ -250,6 +250,47 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   }
 }
 
+/**
+ * A command's stdout as it comes, read with backpressure (the consumer sets the pace); `input` is
+ * written to its stdin. Throws ProcessError at the end when it could not start, exited non-zero,
+ * was killed or timed out; leaving the iteration early kills its process group.
+ */
+export async function* outputChunks(
+  cmd: string,
+  args: readonly string[],
+  opts: { timeoutMs: number; label?: string; input?: Buffer },
+): AsyncGenerator<Buffer> {
+  const label = labelOf(cmd, opts.label);
+  const t = track(cmd, args, {
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    timeoutMs: opts.timeoutMs,
+  });
+  const err = new Keep(64 * 1024);
+  t.child.stderr!.on('data', (b: Buffer) => err.add(b));
+  if (opts.input !== undefined && t.child.stdin) {
+    // A child that exits without reading its input is not an error of ours: its exit says why.
+    t.child.stdin.on('error', () => undefined);
+    t.child.stdin.end(opts.input);
+  }
+  try {
+    for await (const c of t.child.stdout!) yield c as Buffer;
+    const r = await t.done;
+    if (r.spawnError)
+      throw new ProcessError({ command: label, timedOut: false, stderrTail: r.spawnError.message });
+    if (r.exitCode !== 0 || t.timedOut() || r.signal) {
+      throw new ProcessError({
+        command: label,
+        procExitCode: r.exitCode ?? -1,
+        ...(r.signal ? { signal: r.signal } : {}),
+        timedOut: t.timedOut(),
+        stderrTail: tail(err.text()),
+      });
+    }
+  } finally {
+    t.finish();
+  }
+}
+
 export interface Stage {
   cmd: string;
   args: readonly string[];
