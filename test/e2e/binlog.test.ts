@@ -34,6 +34,7 @@ const { file: conf, dir } = testConfig([`metrics_file = ${'/tmp'}/xb-binlog-e2e-
     'binlog_fsync_ms = 100',
   ],
 });
+const runMetricsFile = `/tmp/xb-binlog-e2e-${process.pid}.prom`;
 const metricsFile = `/tmp/xb-binlog-e2e-${process.pid}-binlog.prom`;
 const hostRoot = join(dir, 'backups', HOST);
 
@@ -325,7 +326,7 @@ t.test(
 
 t.teardown(() => {
   for (const c of live) c.kill('SIGTERM'); // its own handler stops its streams
-  for (const f of [metricsFile]) if (existsSync(f)) rmSync(f);
+  for (const f of [metricsFile, runMetricsFile]) if (existsSync(f)) rmSync(f);
 });
 
 t.test('check: the binlog lines', async (t) => {

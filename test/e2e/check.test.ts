@@ -1,8 +1,7 @@
 import t from 'tap';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sandbox, sandboxDir, sandboxUp, sb2Re, sql, testConfig, xbMgr } from './sandbox.js';
+import { e2eTempDir, sandbox, sandboxDir, sandboxUp, sb2Re, sql, testConfig, xbMgr } from './sandbox.js';
 
 interface Line {
   host: string;
@@ -125,7 +124,7 @@ t.test('check: a helper install is idempotent (second setup changes nothing)', a
 t.test('check: a setup that outlives its time budget fails that host with one clean line', async (t) => {
   // The probe asks the configured tool for its version; this one hangs (the helper gives it 30 s),
   // so setup.yml is killed at 10 x timeout_ssh = 20 s after its install tasks succeeded.
-  const tool = join(mkdtempSync(join(tmpdir(), 'xb-slow-tool-')), 'slow-tool');
+  const tool = join(e2eTempDir('xb-slow-tool-'), 'slow-tool');
   writeFileSync(tool, '#!/bin/sh\nexec sleep 40\n', { mode: 0o755 });
   const { file } = testConfig([], { sb2: [`remote_tool_path = ${tool}`, 'timeout_ssh = 2'] });
   const r = await xbMgr(['--config', file, 'check', '--host', 'sb2']);

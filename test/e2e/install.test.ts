@@ -2,15 +2,14 @@
  * The install layout and the cron wrapper as cron runs it (env -i), and the systemd units.
  */
 import t from 'tap';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { repo, sandboxUp, setKeys, testConfig } from './sandbox.js';
+import { e2eTempDir, repo, sandboxUp, setKeys, testConfig } from './sandbox.js';
 
 sandboxUp(2);
 
-const root = mkdtempSync(join(tmpdir(), 'xb-install-'));
+const root = e2eTempDir('xb-install-');
 const prefix = join(root, 'usr/local/xb-mgr');
 const bin = join(root, 'usr/local/bin');
 const etc = join(root, 'etc/xb-mgr');

@@ -5,11 +5,10 @@
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { sandboxUp } from './sandbox.js';
+import { e2eTempDir, sandboxUp } from './sandbox.js';
 import { ageKeys, objstoreEnv, offsiteConfig } from './offsite-env.js';
 import { S3Store } from '../../src/storage/s3.js';
 import { deleteObjects, listObjects } from '../../src/offsite/objects.js';
@@ -21,7 +20,7 @@ const env = objstoreEnv();
 const keys = ageKeys();
 const prefix = `drv-${process.pid}`;
 const offsite = offsiteConfig(env, prefix, { recipients: { keys: [keys.recipient] } });
-const root = mkdtempSync(join(tmpdir(), 'xb-s3drv-'));
+const root = e2eTempDir('xb-s3drv-');
 const opts = {
   host: 'db1',
   offsite,

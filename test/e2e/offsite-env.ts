@@ -1,9 +1,8 @@
 /** The sandbox's object store (scripts/objstore) for e2e tests, and a fresh age key pair. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repo } from './sandbox.js';
+import { e2eTempDir, repo } from './sandbox.js';
 import type { OffsiteConfig } from '../../src/offsite/s3.js';
 
 export function objstoreEnv(): Record<string, string> {
@@ -21,7 +20,7 @@ export function objstore(cmd: string): void {
 
 /** An age identity file and its recipient. */
 export function ageKeys(): { identity: string; recipient: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'xb-age-'));
+  const dir = e2eTempDir('xb-age-');
   const identity = join(dir, 'key.txt');
   execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
   const recipient = execFileSync('age-keygen', ['-y', identity], { encoding: 'utf8' }).trim();

@@ -11,19 +11,17 @@ import {
   createReadStream,
   createWriteStream,
   existsSync,
-  mkdtempSync,
   readFileSync,
   renameSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { repo, sandboxUp, testConfig, xbMgr } from './sandbox.js';
+import { e2eTempDir, repo, sandboxUp, testConfig, xbMgr } from './sandbox.js';
 import { openStore, type OffsiteConfig, type Store } from '../../src/offsite/s3.js';
 import { abortAbandoned, listUploads, uploadSpooled } from '../../src/offsite/upload.js';
 import { deleteObjects, downloadTo, listObjects, openObject } from '../../src/offsite/objects.js';
@@ -66,7 +64,7 @@ t.teardown(async () => {
   store.client.destroy();
 });
 
-const dir = mkdtempSync(join(tmpdir(), 'xb-offsite-'));
+const dir = e2eTempDir('xb-offsite-');
 const SIZE = 48 * MiB;
 const spool = join(dir, 'spool.bin');
 // Random bytes: nothing compresses or deduplicates, as with ciphertext.

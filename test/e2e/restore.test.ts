@@ -1,11 +1,10 @@
 /** list, verify and restore into a directory, on sandbox hosts. */
 import t from 'tap';
 import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
+  e2eTempDir,
   sandbox,
   sandboxDir,
   sandboxUp,
@@ -43,7 +42,7 @@ function flip(file: string): void {
 
 t.test('list, restore (ready and from a chain), verify', async (t) => {
   const { file, dir } = testConfig(['retain_num_ready_backups = 1']);
-  const work = mkdtempSync(join(tmpdir(), 'xb-restore-'));
+  const work = e2eTempDir('xb-restore-');
   const full = await run(file, '--now', '2026-11-22T01:00:00Z');
   t.ok(full.ok, full.error ?? '');
   sql('sb1', "INSERT INTO shop.orders (account_id, amount, note) VALUES (5, 55, 'restore test 1')");

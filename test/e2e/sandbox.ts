@@ -3,7 +3,7 @@
  * file may call it; files run one at a time (tap --jobs=1) and restore what they break.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,29 @@ export function setKeys(text: string, section: string, lines: string[]): string 
 }
 
 /**
+ * Directories testConfig made, removed when the test file's process exits: each holds a catalog
+ * (up to 0.5 GB) and a reused CI machine would fill up. XB_E2E_KEEP=1 keeps them for a post-mortem.
+ */
+const madeDirs: string[] = [];
+process.once('exit', () => {
+  if (process.env.XB_E2E_KEEP === '1') return;
+  for (const d of madeDirs) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      // A mount left inside by a failed test: leave it to the operator rather than fail the exit.
+    }
+  }
+});
+
+/** A fresh directory under the system tmp, removed when the test file's process exits. */
+export function e2eTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/**
  * A config for the sandbox hosts with its own backup_dir, logs and lock, so a test starts from an
  * empty catalog. `extra` lines are set in [default]; `hostExtra` in a host's section.
  */
@@ -56,7 +79,7 @@ export function testConfig(
   extra: string[] = [],
   hostExtra: Record<string, string[]> = {},
 ): { file: string; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'xb-e2e-'));
+  const dir = e2eTempDir('xb-e2e-');
   // backup_dir's parents must let the unprivileged worker pass (never list): as /backup would.
   chmodSync(dir, 0o711);
   const base = readFileSync(join(sandboxDir, 'backup.conf'), 'utf8');
