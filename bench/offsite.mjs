@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/offsite.mjs [--size 200] [--samples 3] [--hosts 1] [--out bench/offsite.json]
+// node bench/offsite.mjs [--size 200] [--samples 3] [--hosts 1] [--out bench/offsite.json] [--keep]
 //
 // The off-site tier against the raw tools on the same bytes and the same object store (the
 // sandbox's Swift + s3api), side by side and interleaved (the order alternates per sample):
@@ -32,6 +32,8 @@ const { values: a } = parseArgs({
     // `scripts/sandbox up N` rewrites the sandbox's config for N hosts: match a sandbox already up.
     hosts: { type: 'string', default: '1' },
     out: { type: 'string', default: join(repo, 'bench', 'offsite.json') },
+    // Keep the small case (its catalog, config, identity and objects) to profile a restore after.
+    keep: { type: 'boolean', default: false },
   },
 });
 const MiB = 1 << 20;
@@ -193,11 +195,14 @@ for (let i = 0; i < SAMPLES; i++) {
     `sample ${i + 1}/${SAMPLES}: sync ${m.sync[i].toFixed(2)} s, raw ${m.raw[i].toFixed(2)} s; restore ${m.restore[i].toFixed(2)} s, raw ${m.rawRestore[i].toFixed(2)} s; peak ${m.mem1[i].toFixed(0)} / ${m.mem2[i].toFixed(0)} MB`,
   );
 }
-await reset(small);
 await reset(big);
-await emptyPrefix(`${small.prefix}`);
+if (a.keep) log(`kept: --config ${small.conf} ... --identity ${identity}`);
+else {
+  await reset(small);
+  await emptyPrefix(`${small.prefix}`);
+  rmSync(dir, { recursive: true, force: true });
+}
 s3.destroy();
-rmSync(dir, { recursive: true, force: true });
 
 const mb = (2 * SIZE) / 1e6;
 const rows = [

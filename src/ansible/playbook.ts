@@ -6,7 +6,6 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEvents, type PlaybookOutcome } from './events.js';
-import { renderExtraVars } from './vars.js';
 import { TIMEOUT_EXIT } from './outcome.js';
 import { ProcessError, lastLine } from '../errors.js';
 import { run } from '../util/proc.js';
@@ -103,6 +102,8 @@ export async function runPlaybook(r: PlaybookRun): Promise<PlaybookResult> {
     rmSync(dir, { recursive: true, force: true });
     return { hosts: new Map(), otherLines: [], exitCode: 127, stderr: e.message };
   }
+  // Loaded here: the YAML library is needed only by commands that run a playbook.
+  const { renderExtraVars } = await import('./vars.js');
   writeFileSync(varsFile, renderExtraVars(playVars(r)), { mode: 0o600, flag: 'wx' });
   const lines: string[] = [];
   const early = { done: false, resolve: (_res: PlaybookResult): void => undefined };

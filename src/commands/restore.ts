@@ -6,6 +6,7 @@
  * never deleted.
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { existsSync, lchownSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Context } from '../context.js';
@@ -14,8 +15,8 @@ import { hostDir } from '../catalog/store.js';
 import { newest, restoreChain } from '../catalog/chain.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { openStore } from '../storage/open.js';
-import type { CatalogStore } from '../storage/catalog-store.js';
-import { UsageError, XbError, errorMessage } from '../errors.js';
+import type { CatalogStore, SealedRead } from '../storage/catalog-store.js';
+import { ProcessError, UsageError, XbError, errorMessage } from '../errors.js';
 import { which } from '../engine/binaries.js';
 import { engineFor } from '../engine/engine.js';
 import { decompressor } from '../ready/commands.js';
@@ -23,7 +24,8 @@ import type { StoredReadyInfo as ReadyInfo } from '../catalog/ready-info.js';
 import { applyChain, decompressorBin, managerBin, USE_MEMORY } from '../ready/apply.js';
 import { traversable, workerSetup } from '../ready/worker.js';
 import { ChecksumMismatch, isNoSpace } from '../ready/failure.js';
-import { pipeline, run } from '../util/proc.js';
+import { pipeline, run, type Stage } from '../util/proc.js';
+import { decryptFailure } from '../offsite/age.js';
 import { backupId } from '../time.js';
 import { writeFileSync } from 'node:fs';
 import { loadInventory } from '../inventory.js';
@@ -72,9 +74,47 @@ async function pickReady(store: CatalogStore, wanted: string | undefined): Promi
 }
 
 async function streamSha256(store: CatalogStore, info: ReadyInfo): Promise<string> {
+  return sha256Of(await store.openRead(info, info.file));
+}
+
+/** Pure: decompress (when compressed) and unpack into `stage`. */
+function unpackStages(info: ReadyInfo, stage: string): Stage[] {
+  const stages: Stage[] = [];
+  const d = decompressor(info.compress, decompressorBin(info.compress));
+  if (d) stages.push({ cmd: d.cmd, args: d.args });
+  stages.push({ cmd: which(['tar']) ?? 'tar', args: ['-C', stage, '-xf', '-'] });
+  return stages;
+}
+
+async function sha256Of(s: Readable): Promise<string> {
   const hash = createHash('sha256');
-  for await (const c of await store.openRead(info, info.file)) hash.update(c as Buffer);
+  for await (const c of s) hash.update(c as Buffer);
   return hash.digest('hex');
+}
+
+/**
+ * A sealed off-site ready file: the ciphertext is hashed as it downloads and age writes the
+ * plaintext straight into the decompressor (it never passes through this process). A failure is
+ * told apart by reading the ciphertext again: altered in the store (sha256 mismatch), else the
+ * failing stage (age's own line when it refused the data).
+ */
+async function unpackSealed(sealed: SealedRead, info: ReadyInfo, stage: string, timeoutMs: number) {
+  const what = `ready/${info.file} (its encrypted object)`;
+  const hash = createHash('sha256');
+  const stages: Stage[] = [{ ...sealed.decrypt, label: 'age' }, ...unpackStages(info, stage)];
+  let got: string;
+  try {
+    await pipeline(stages, { input: sealed.body, onInput: (c) => hash.update(c), timeoutMs });
+    got = hash.digest('hex');
+  } catch (e) {
+    got = await sha256Of(await sealed.reopen());
+    if (got === sealed.sha256) {
+      if (e instanceof ProcessError && e.command === 'age')
+        throw new XbError(decryptFailure(e.stderrTail, e.procExitCode));
+      throw e;
+    }
+  }
+  if (got !== sealed.sha256) throw new ChecksumMismatch(what, sealed.sha256, got);
 }
 
 async function unpackReady(
@@ -83,11 +123,10 @@ async function unpackReady(
   stage: string,
   timeoutMs: number,
 ): Promise<void> {
+  const sealed = await store.openSealed?.(info, info.file);
+  if (sealed) return unpackSealed(sealed, info, stage, timeoutMs);
   const hash = createHash('sha256');
-  const stages = [];
-  const d = decompressor(info.compress, decompressorBin(info.compress));
-  if (d) stages.push({ cmd: d.cmd, args: d.args });
-  stages.push({ cmd: which(['tar']) ?? 'tar', args: ['-C', stage, '-xf', '-'] });
+  const stages = unpackStages(info, stage);
   let got: string;
   // An off-site read that failed (age refused the data, the download broke) says why itself.
   let readFailed: XbError | undefined;

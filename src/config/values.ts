@@ -185,6 +185,8 @@ export function splitCommand(v: string): Parsed<string[]> {
 }
 
 export function parseTimezone(v: string): Parsed<string> {
+  // The common case without starting ICU's time zone data (~15 ms of every command's start).
+  if (v === 'UTC') return ok(v);
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: v });
     return ok(v);

@@ -91,6 +91,14 @@ export function decryptArgs(identity: string): string[] {
   return ['--decrypt', '-i', identity];
 }
 
+/** Pure: the line a user reads when `age -d` failed, from its stderr and exit code. */
+export function decryptFailure(stderr: string, code: number | null | undefined): string {
+  const why = /no identity matched/i.test(stderr)
+    ? 'the identity does not match the recipients the object was encrypted to'
+    : stderr.replace(/\s+/g, ' ').trim().slice(0, 200) || `age exited with ${code}`;
+  return `age could not decrypt: ${why}`;
+}
+
 export interface Hashed {
   plainBytes: number;
   plainSha256: string;

@@ -23,11 +23,13 @@ import {
   type ItemRef,
   type ReadyInfo,
   type ReadyRef,
+  type SealedRead,
   type StoreListing,
   type StoredReadyInfo,
 } from '../storage/catalog-store.js';
 import { diskSpace, formatBytes } from '../util/size.js';
 import { fetchSpaceNeeded, readFailure, type Fetch } from './fetch-plan.js';
+import { sealOf } from './seal.js';
 
 /** A downloaded file whose plaintext is not what its manifest recorded. */
 export class FetchMismatch extends XbError {}
@@ -235,6 +237,30 @@ export class RemoteView implements CatalogStore {
     s.pipe(out);
     return out;
   }
+  /**
+   * The ready file's ciphertext with the seal its checked description carries (offsite/seal.ts),
+   * for a reader that decrypts in its own pipeline; undefined without a seal (an older upload) or
+   * when the item is not encrypted.
+   */
+  async openSealed(ref: ReadyRef, file: string): Promise<SealedRead | undefined> {
+    const info = this.readies.get(ref.id);
+    const seal = info && info.file === file ? sealOf(info) : undefined;
+    if (!seal || !this.remote.openCipher) return undefined;
+    const open = async () => {
+      try {
+        return await this.remote.openCipher!(ref, file);
+      } catch (e) {
+        throw new XbError(`${itemName(ref, file)} from ${this.where}: ${readFailure(errorMessage(e))}`);
+      }
+    };
+    const c = await open();
+    if (!c) return undefined;
+    return {
+      ...c,
+      ...seal,
+      reopen: async () => (await open())!.body,
+    };
+  }
   private readOnly(): Promise<never> {
     return Promise.reject(new StoreError(`a restore does not write to ${this.where}`));
   }
@@ -263,6 +289,10 @@ export class StagedStore extends RemoteView {
   }
   override localPath(ref: BackupRef | ReadyRef, file: string): string {
     return stagedPath(this.dir, ref, file);
+  }
+  /** The staged file is plaintext: read it with openRead. */
+  override openSealed(): Promise<undefined> {
+    return Promise.resolve(undefined);
   }
   override async openRead(ref: BackupRef | ReadyRef, file: string): Promise<Readable> {
     const s = createReadStream(this.localPath(ref, file), { highWaterMark: 1 << 20 });

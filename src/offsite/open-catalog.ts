@@ -66,6 +66,7 @@ export async function openOffsiteCatalog(h: HostConfig, o: OffsiteReadOptions = 
       return i.info as StoredReadyInfo;
     },
     openRead: (ref, file) => store.openRead(ref, file),
+    openCipher: (ref, file) => store.openCipher(ref, file),
     localPath: () => undefined,
     commitBackup: readOnly,
     commitReady: readOnly,

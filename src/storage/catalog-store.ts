@@ -40,6 +40,20 @@ export interface StoreListing {
 /** A failure to read the store, or an item that is missing or invalid: one line for the user. */
 export class StoreError extends XbError {}
 
+/** Encrypted bytes as stored and the command that decrypts them (stdin to stdout). */
+export interface CipherRead {
+  body: Readable;
+  decrypt: { cmd: string; args: string[] };
+}
+
+/** A CipherRead with the ciphertext sha256 and size it must have (trusted, from a checked marker). */
+export interface SealedRead extends CipherRead {
+  sha256: string;
+  bytes: number;
+  /** The same object read again (to tell an altered object from a failing reader). */
+  reopen: () => Promise<Readable>;
+}
+
 export interface CatalogStore {
   /** Where the store is, for messages (a directory, or s3://bucket/prefix/host). */
   readonly where: string;
@@ -57,6 +71,17 @@ export interface CatalogStore {
    * remote driver, whose callers download it first through openRead.
    */
   localPath(ref: BackupRef | ReadyRef, file: string): string | undefined;
+  /**
+   * Optional (an encrypting remote driver): the data file's object as stored, not decrypted, and
+   * the argv that decrypts it; undefined when the item is not encrypted.
+   */
+  openCipher?(ref: BackupRef | ReadyRef, file: string): Promise<CipherRead | undefined>;
+  /**
+   * Optional (a restore's view of a remote): the ready file's object as stored, the argv that
+   * decrypts it and the ciphertext sha256 it must have, from the item's checked description;
+   * undefined when the view cannot vouch for the ciphertext (read with openRead then).
+   */
+  openSealed?(ref: ReadyRef, file: string): Promise<SealedRead | undefined>;
 
   /**
    * Commit a backup whose files are staged in `stagingDir` (a directory of the host's working

@@ -33,11 +33,13 @@ import {
   ageBinary,
   cipherBound,
   decryptArgs,
+  decryptFailure,
   encryptBuffer,
   encryptChunks,
   resolveRecipients,
 } from '../offsite/age.js';
 import { deleteObjects, listObjects } from '../offsite/objects.js';
+import { sealedText } from '../offsite/seal.js';
 import { describeS3Error, keyOf, openStore as openS3, type Store } from '../offsite/s3.js';
 import { abortAbandoned, abortUpload, loadState, putSmall, uploadSpooled } from '../offsite/upload.js';
 import type { Part } from '../offsite/multipart.js';
@@ -46,6 +48,7 @@ import {
   StoreError,
   type BackupRef,
   type CatalogStore,
+  type CipherRead,
   type ItemRef,
   type StoreListing,
 } from './catalog-store.js';
@@ -316,15 +319,37 @@ export class S3Store implements CatalogStore {
     return this.readObject(this.key(objectName(refOf(i), file, i.encrypted)), i.encrypted, file);
   }
 
-  /** An object's body, decrypted (with the identity) when it is encrypted. */
-  private async readObject(key: string, encrypted: boolean, what: string): Promise<Readable> {
-    let r;
+  /**
+   * A data file's object as stored, not decrypted, with the argv that decrypts it: for a reader
+   * that runs age in its own pipeline and checks the ciphertext against a seal (offsite/seal.ts).
+   * Undefined when the item is not encrypted (openRead then reads the same bytes).
+   */
+  async openCipher(ref: BackupRef | ReadyRef, file: string): Promise<CipherRead | undefined> {
+    if (!isItemFileName(file)) throw new StoreError(`invalid catalog file name ${JSON.stringify(file)}`);
+    const i = await this.listed(ref);
+    if (!i.encrypted) return undefined;
+    if (!i.objects.some((x) => x.file === file)) throw new StoreError(`missing file ${file}`);
+    if (this.o.identity === undefined)
+      throw new StoreError(`${this.where}: ${file} is encrypted: an age identity file is needed to read it`);
+    const key = this.key(objectName(refOf(i), file, true));
+    return {
+      body: await this.getBody(key),
+      decrypt: { cmd: ageBinary(), args: decryptArgs(this.o.identity) },
+    };
+  }
+
+  private async getBody(key: string): Promise<Readable> {
     try {
-      r = await this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key }));
+      const r = await this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key }));
+      return r.Body as Readable;
     } catch (e) {
       throw new StoreError(describeS3Error(e, this.s3, `read ${key}`));
     }
-    const body = r.Body as Readable;
+  }
+
+  /** An object's body, decrypted (with the identity) when it is encrypted. */
+  private async readObject(key: string, encrypted: boolean, what: string): Promise<Readable> {
+    const body = await this.getBody(key);
     if (!encrypted) return body;
     if (this.o.identity === undefined) {
       body.destroy();
@@ -506,7 +531,7 @@ export class S3Store implements CatalogStore {
   private async commitItem(
     entry: IndexItem,
     upload: { src: string; name: string; plainSha256?: string }[],
-    marker: { name: string; text: string },
+    marker: ItemMarker,
   ): Promise<void> {
     const before = this.scanned;
     const done = await this.writing(() => this.commitItemNow(entry, upload, marker));
@@ -526,13 +551,15 @@ export class S3Store implements CatalogStore {
   private async commitItemNow(
     entry: IndexItem,
     upload: { src: string; name: string; plainSha256?: string }[],
-    marker: { name: string; text: string },
+    marker: ItemMarker,
   ): Promise<IndexItem> {
     await this.ensureOwner();
     const objects: IndexObject[] = [];
     for (const u of upload) objects.push(await this.uploadFile(u.src, u.name, u.plainSha256));
-    // The marker's object is prepared (encrypted) before the index names it.
-    const m = await this.prepareMarker(marker);
+    // The marker's object is prepared (encrypted) before the index names it; its text may seal
+    // the data objects just stored.
+    const text = typeof marker.text === 'string' ? marker.text : marker.text(objects);
+    const m = await this.prepareMarker({ name: marker.name, text });
     const done: IndexItem = { ...entry, objects: [...objects, m.obj] };
     await this.editIndex((items) => [...items.filter((x) => !sameRef(x, refFor(entry))), done]);
     await faultPoint('commit'); // data and index entry there, no marker yet
@@ -629,7 +656,12 @@ export class S3Store implements CatalogStore {
     };
     await this.commitItem(entry, [{ src: file, name: `ready/${ok.file}`, plainSha256: ok.sha256 }], {
       name: `ready/${ok.id}.json`,
-      text: JSON.stringify(info, null, 2) + '\n',
+      // Encrypted: the description seals the data object's ciphertext (a restore checks it as it
+      // downloads and lets age feed the decompressor directly).
+      text: ([data]) =>
+        this.encrypted && data
+          ? sealedText(info, { bytes: data.bytes, sha256: data.sha256 })
+          : JSON.stringify(info, null, 2) + '\n',
     });
   }
 
@@ -770,6 +802,12 @@ function refFor(i: IndexItem): ItemRef {
     : { kind: i.manifest.type, id: i.manifest.id };
 }
 
+/** An item's marker: its object name and text, or the text made from the data objects stored. */
+interface ItemMarker {
+  name: string;
+  text: string | ((objects: readonly IndexObject[]) => string);
+}
+
 /** `age -d` as a stream: the plaintext, or an error when age fails (wrong identity, altered data). */
 function decrypting(body: Readable, identity: string): Readable {
   const child = spawn(ageBinary(), decryptArgs(identity), { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -790,12 +828,7 @@ function decrypting(body: Readable, identity: string): Readable {
   child.on('error', (e) => out.destroy(new StoreError(`cannot run age: ${e.message}`)));
   child.on('close', (code) => {
     if (code === 0) out.end();
-    else {
-      const why = /no identity matched/i.test(err)
-        ? 'the identity does not match the recipients the object was encrypted to'
-        : err.replace(/\s+/g, ' ').trim().slice(0, 200) || `age exited with ${code}`;
-      out.destroy(new StoreError(`age could not decrypt: ${why}`));
-    }
+    else out.destroy(new StoreError(decryptFailure(err, code)));
   });
   out.on('close', () => {
     if (child.exitCode === null) child.kill('SIGTERM');

@@ -7,6 +7,8 @@
  * of the same objects plus the local restore.
  */
 import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   existsSync,
@@ -53,6 +55,18 @@ interface HostResult {
 async function run(file: string, now: string): Promise<HostResult> {
   const r = await xbMgr(['--config', file, 'run', '--json', '--host', 'sb1', '--now', now]);
   return (JSON.parse(r.stdout) as { hosts: HostResult[] }).hosts[0]!;
+}
+
+/** A small valid ready file of someone else's making: a tar of one file, zstd-compressed. */
+function zstdTar(): Buffer {
+  const d = mkdtempSync(join(tmpdir(), 'xb-forged-'));
+  try {
+    writeFileSync(join(d, 'ibdata1'), 'not your data\n');
+    const tar = execFileSync('tar', ['-C', d, '-cf', '-', 'ibdata1']);
+    return execFileSync('zstd', ['-q', '-c'], { input: tar });
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 }
 
 async function raw(key: string): Promise<Buffer> {
@@ -330,7 +344,45 @@ t.test('restore from the object store alone', async (t) => {
   t.equal(r.exitCode, 1, r.stdout);
   t.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
   t.match(r.stderr, /nothing was restored/);
+  // The sealed path caught it: the ciphertext's sha256 against the seal in the encrypted description.
+  t.match(r.stderr, new RegExp(`sha256 mismatch: ready/${readyFile} \\(its encrypted object\\)`));
   t.comment(`altered object: ${r.stderr.trim()}`);
+  t.notOk(existsSync(bad), 'no target');
+
+  // A whole other object that decrypts fine (anyone with the public key can make one): the seal
+  // refuses it as well, before anything is renamed into place.
+  const forged = execFileSync('age', ['-r', keys.recipient], { input: zstdTar() });
+  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: readyKey, Body: forged }));
+  // The store rewrites its plaintext index to match (size and sha256), so the item stays listed.
+  const indexKey = keyOf(s3, 'sb1/index.json');
+  const index = JSON.parse((await raw(indexKey)).toString('utf8')) as {
+    items: { kind: string; objects: { file: string; bytes: number; sha256: string }[] }[];
+  };
+  for (const i of index.items)
+    for (const o of i.objects)
+      if (i.kind === 'ready' && o.file === readyFile) {
+        o.bytes = forged.length;
+        o.sha256 = createHash('sha256').update(forged).digest('hex');
+      }
+  await s3.client.send(
+    new PutObjectCommand({ Bucket: s3.bucket, Key: indexKey, Body: JSON.stringify(index) }),
+  );
+  r = await xb(
+    'restore',
+    '--host',
+    'sb1',
+    '--from-offsite',
+    '--identity',
+    keys.identity,
+    '--target-dir',
+    bad,
+  );
+  t.equal(r.exitCode, 1, r.stdout);
+  t.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  t.match(
+    r.stderr,
+    new RegExp(`sha256 mismatch: ready/${readyFile} \\(its encrypted object\\).*nothing was restored`),
+  );
   t.notOk(existsSync(bad), 'no target');
   t.same(stagingLeft(), [], 'no staging left');
   t.same(
