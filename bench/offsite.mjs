@@ -7,7 +7,8 @@
 //      `age -r KEY < file | ` the SDK's plain Upload (same part size and concurrency); goal:
 //      throughput >= 0.8 of raw, i.e. a time ratio <= 1.25;
 //  (b) `xb-mgr restore --from-offsite --ready latest --target-dir` vs GetObject | age -d |
-//      zstd -dc | tar -x; goal <= 1.2;
+//      zstd -dc | tar -x; goal <= 1.2; and (b2) the same against the issue's own reference, a raw
+//      download (GetObject | age -d > f) plus the local restore of that ready file;
 //  (c) the controller's peak memory (VmHWM of the xb-mgr process) of a sync with both objects
 //      twice as large vs (a)'s syncs; goal <= 1.1.
 // Uses the sandbox of XB_SANDBOX_DIR/XB_SANDBOX_NET (default its own), after `npm run build`.
@@ -22,7 +23,7 @@ import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { compare, markdownTable } from './lib/report.mjs';
 import { exec, log, median, round } from './lib/util.mjs';
 import { syntheticItems } from './lib/offsite-data.mjs';
-import { rawRestore, rawUpload, s3Client } from './lib/offsite-raw.mjs';
+import { rawDownload, rawRestore, rawUpload, s3Client } from './lib/offsite-raw.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({
@@ -144,6 +145,13 @@ async function rawSync(c) {
   return s;
 }
 
+/** The local restore: the same ready file from the case's own catalog on this machine. */
+async function xbLocalRestore(c, target) {
+  const r = await cli(c, ['restore', '--host', 'sb1', '--ready', 'latest', '--target-dir', target]);
+  if (r.code !== 0) throw new Error(`local restore exit ${r.code}: ${r.stderr.slice(-2000)}`);
+  return r.seconds;
+}
+
 async function xbRestore(c, target) {
   const r = await cli(c, [
     'restore',
@@ -163,12 +171,13 @@ async function xbRestore(c, target) {
 
 const small = await makeCase('x1', SIZE);
 const big = await makeCase('x2', 2 * SIZE);
-const m = { sync: [], raw: [], restore: [], rawRestore: [], mem1: [], mem2: [] };
+const m = { sync: [], raw: [], restore: [], rawRestore: [], dlLocal: [], mem1: [], mem2: [] };
 for (let i = 0; i < SAMPLES; i++) {
   await reset(small);
   await reset(big);
   const t1 = join(dir, `restore-xb-${i}`);
   const t2 = join(dir, `restore-raw-${i}`);
+  const t3 = join(dir, `restore-local-${i}`);
   const steps = {
     sync: async () => {
       const r = await xbSync(small);
@@ -182,17 +191,31 @@ for (let i = 0; i < SAMPLES; i++) {
       m.rawRestore.push(
         await rawRestore(s3, bucket, `${small.prefix}/sb1/ready/${small.items.readyFile}.age`, identity, t2),
       ),
+    // The issue's own reference: a raw download of the object, then the local restore from it.
+    dlLocal: async () => {
+      const f = join(dir, `download-${i}`);
+      const dl = await rawDownload(
+        s3,
+        bucket,
+        `${small.prefix}/sb1/ready/${small.items.readyFile}.age`,
+        identity,
+        f,
+      );
+      rmSync(f, { force: true });
+      m.dlLocal.push(dl + (await xbLocalRestore(small, t3)));
+    },
   };
   // Interleaved; the order of each pair alternates per sample. The restores read what the sync stored.
   const order =
     i % 2 === 0
-      ? ['sync', 'raw', 'big', 'restore', 'rawRestore']
-      : ['raw', 'sync', 'big', 'rawRestore', 'restore'];
+      ? ['sync', 'raw', 'big', 'restore', 'rawRestore', 'dlLocal']
+      : ['raw', 'sync', 'big', 'dlLocal', 'rawRestore', 'restore'];
   for (const s of order) await steps[s]();
   rmSync(t1, { recursive: true, force: true });
   rmSync(t2, { recursive: true, force: true });
+  rmSync(t3, { recursive: true, force: true });
   log(
-    `sample ${i + 1}/${SAMPLES}: sync ${m.sync[i].toFixed(2)} s, raw ${m.raw[i].toFixed(2)} s; restore ${m.restore[i].toFixed(2)} s, raw ${m.rawRestore[i].toFixed(2)} s; peak ${m.mem1[i].toFixed(0)} / ${m.mem2[i].toFixed(0)} MB`,
+    `sample ${i + 1}/${SAMPLES}: sync ${m.sync[i].toFixed(2)} s, raw ${m.raw[i].toFixed(2)} s; restore ${m.restore[i].toFixed(2)} s, raw ${m.rawRestore[i].toFixed(2)} s, download + local ${m.dlLocal[i].toFixed(2)} s; peak ${m.mem1[i].toFixed(0)} / ${m.mem2[i].toFixed(0)} MB`,
   );
 }
 await reset(big);
@@ -222,6 +245,15 @@ const rows = [
     bLabel: 'GetObject + age -d + zstd + tar',
     a: m.restore,
     b: m.rawRestore,
+    goal: { ratio: 1.2 },
+  }),
+  compare({
+    caseId: 'offsite-b2',
+    name: `restore --from-offsite --ready latest (${(SIZE / 1e6).toFixed(0)} MB) vs a raw download (GetObject | age -d > f) plus the local restore (xb-mgr restore --ready from the local catalog)`,
+    aLabel: 'xb-mgr restore',
+    bLabel: 'download + local restore',
+    a: m.restore,
+    b: m.dlLocal,
     goal: { ratio: 1.2 },
   }),
   compare({

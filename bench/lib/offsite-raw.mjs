@@ -46,6 +46,17 @@ export async function rawUpload(client, bucket, key, file, recipient, { partSize
   return clock() - t0;
 }
 
+/** GetObject | age -d > file: seconds. */
+export async function rawDownload(client, bucket, key, identity, file) {
+  const t0 = clock();
+  const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const age = spawn('age', ['-d', '-i', identity, '-o', file], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const done = exited(age, 'age -d');
+  r.Body.pipe(age.stdin);
+  await done;
+  return clock() - t0;
+}
+
 /** GetObject | age -d | zstd -dc | tar -x -C dir: seconds. */
 export async function rawRestore(client, bucket, key, identity, dir) {
   const t0 = clock();

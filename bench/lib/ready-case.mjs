@@ -41,6 +41,35 @@ async function rawCompress(base, out) {
   return { seconds: r.seconds, bytes };
 }
 
+/**
+ * The same raw pipeline from a cold page cache (caches dropped first; root only, else undefined):
+ * what the compress step meets when the base is no longer cached.
+ */
+async function rawCompressCold(base, out) {
+  try {
+    await sh('sync && echo 3 > /proc/sys/vm/drop_caches');
+  } catch {
+    return undefined;
+  }
+  return rawCompress(base, out);
+}
+
+/** Bytes of the base's files in the page cache (fincore), for the compress step's context. */
+async function cachedBytes(base) {
+  try {
+    const r = await sh(
+      `find ${q(base)} -type f -print0 | xargs -0 -r fincore --bytes --noheadings --output RES`,
+    );
+    return r.stdout
+      .split('\n')
+      .map(Number)
+      .filter(Number.isFinite)
+      .reduce((a, b) => a + b, 0);
+  } catch {
+    return undefined;
+  }
+}
+
 function summary(kind, h) {
   return {
     kind,
@@ -96,15 +125,29 @@ export async function readyCase(ctx) {
     const f = (await xb.run(['--host', host, '--now', FULL_AT])).report.hosts[0];
     if (f.type !== 'full') throw new Error(`case 8 ${key}: expected a full backup, got ${f.type}`);
     const rawFull = await rawCompress(base, rawOut);
+    const rawFullCold = await rawCompressCold(base, rawOut);
     const baseFull = await duBytes(base);
     await touchOneTable(sb, host);
+    const cachedBeforeInc = await cachedBytes(base);
     const i = (await xb.run(['--host', host, '--now', INC_AT])).report.hosts[0];
     if (i.type !== 'incremental') throw new Error(`case 8 ${key}: expected an incremental, got ${i.type}`);
     const rawInc = await rawCompress(base, rawOut);
+    const rawIncCold = await rawCompressCold(base, rawOut);
     const baseInc = await duBytes(base);
     return {
-      full: { ...summary('full', f), base_bytes: baseFull, raw_compress: rawFull },
-      incremental: { ...summary('incremental', i), base_bytes: baseInc, raw_compress: rawInc },
+      full: {
+        ...summary('full', f),
+        base_bytes: baseFull,
+        raw_compress: rawFull,
+        raw_compress_cold: rawFullCold,
+      },
+      incremental: {
+        ...summary('incremental', i),
+        base_bytes: baseInc,
+        raw_compress: rawInc,
+        raw_compress_cold: rawIncCold,
+        base_cached_before_run: cachedBeforeInc,
+      },
     };
   };
 
@@ -120,7 +163,10 @@ export async function readyCase(ctx) {
         `case 8 ${r + 1}/${reps} ${key === 's' ? 'S' : '4S'}: ready full ${c.full.ready.toFixed(1)} s, ` +
           `incremental ${c.incremental.ready.toFixed(1)} s (${c.incremental.ready_without_compress.toFixed(1)} s ` +
           `without compress; checked ${c.incremental.check?.tables} tables); compress ` +
-          `${c.incremental.compress} s vs raw ${c.incremental.raw_compress.seconds.toFixed(1)} s`,
+          `${c.incremental.compress} s vs raw ${c.incremental.raw_compress.seconds.toFixed(1)} s ` +
+          `(cold ${c.incremental.raw_compress_cold?.seconds.toFixed(1) ?? '-'} s); full's compress ` +
+          `${c.full.compress} s vs raw ${c.full.raw_compress.seconds.toFixed(1)} s ` +
+          `(cold ${c.full.raw_compress_cold?.seconds.toFixed(1) ?? '-'} s)`,
       );
     }
   }
