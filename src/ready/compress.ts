@@ -69,6 +69,8 @@ async function connected(stages: Stage[], outFd: number, timeoutMs: number, dir:
 
 /** Read size of the hash behind the writer. */
 const CHUNK = 8 << 20;
+/** Bytes written between two fdatasyncs behind the hash. */
+const SYNC_EVERY = 64 << 20;
 /** How long the hash waits for the writer when it has caught up with the file. */
 const FOLLOW_MS = 20;
 
@@ -99,6 +101,10 @@ export async function pipelineToFile(stages: Stage[], file: string, timeoutMs: n
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(CHUNK);
     let bytes = 0;
+    // Writeback behind the hash: one fdatasync in flight at a time, each after SYNC_EVERY more
+    // bytes, so the disk writes while zstd works and the final fsync finds little left to do.
+    let flushing: Promise<void> | undefined;
+    let flushedTo = 0;
     for (;;) {
       // Read the state before the read: a read that finds nothing after the end is the whole file.
       const ended = settled;
@@ -106,6 +112,11 @@ export async function pipelineToFile(stages: Stage[], file: string, timeoutMs: n
       if (bytesRead > 0) {
         hash.update(buf.subarray(0, bytesRead));
         bytes += bytesRead;
+        if (!flushing && bytes - flushedTo >= SYNC_EVERY) {
+          flushedTo = bytes;
+          flushing = out.datasync().finally(() => (flushing = undefined));
+          flushing.catch(() => undefined); // the final fsync reports an I/O error
+        }
         continue;
       }
       if (ended) break;
@@ -119,7 +130,8 @@ export async function pipelineToFile(stages: Stage[], file: string, timeoutMs: n
       wake = undefined;
     }
     await running;
-    await out.sync(); // once, at the end: the ready file's description is the commit marker
+    await flushing?.catch(() => undefined);
+    await out.sync(); // the whole file, at the end: the ready file's description is the commit marker
     return { bytes, sha256: hash.digest('hex') };
   } catch (e) {
     rmSync(file, { force: true });
