@@ -61,6 +61,19 @@ export async function* encryptChunks(input: string, recipients: readonly string[
   }
 }
 
+/**
+ * `age -d` of a ciphertext stream (a download): the plaintext as it comes, read with backpressure.
+ * The iteration throws AgeError (age's line) when age refused the data, or the input's own error;
+ * leaving it early kills age.
+ */
+export async function* decryptChunks(input: Readable, identity: string): AsyncGenerator<Buffer> {
+  try {
+    yield* outputChunks(ageBinary(), decryptArgs(identity), { timeoutMs: TIMEOUT_MS, label: 'age', input });
+  } catch (e) {
+    throw e instanceof ProcessError ? new AgeError(decryptFailure(e.stderrTail, e.procExitCode)) : e;
+  }
+}
+
 /** Encrypt a small buffer (a manifest) in memory. */
 export async function encryptBuffer(plain: Buffer, recipients: readonly string[]): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -166,10 +179,7 @@ export async function decryptStream(
   } catch (e) {
     await rm(output, { force: true });
     if (!(e instanceof ProcessError)) throw e;
-    const why = /no identity matched/i.test(e.stderrTail)
-      ? 'the identity does not match the recipients the object was encrypted to'
-      : e.message;
-    throw new AgeError(`age could not decrypt: ${why}`);
+    throw new AgeError(decryptFailure(e.stderrTail, e.procExitCode));
   }
   const p = plain.done();
   const c = cipher.done();

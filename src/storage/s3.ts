@@ -12,13 +12,12 @@
  * any point leaves nothing visible; `cleanup()` later removes what such a kill left.
  * The manager holds recipients only: it reads back (openRead) only when given an identity file.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseManifest, type Manifest } from '../catalog/manifest.js';
 import { isItemFileName, isItemId } from '../catalog/names.js';
@@ -32,8 +31,9 @@ import type { HostConfig } from '../config/load.js';
 import {
   ageBinary,
   cipherBound,
+  AgeError,
   decryptArgs,
-  decryptFailure,
+  decryptChunks,
   encryptBuffer,
   encryptChunks,
   resolveRecipients,
@@ -43,6 +43,7 @@ import { sealedText } from '../offsite/seal.js';
 import { describeS3Error, keyOf, openStore as openS3, type Store } from '../offsite/s3.js';
 import { abortAbandoned, abortUpload, loadState, putSmall, uploadSpooled } from '../offsite/upload.js';
 import type { Part } from '../offsite/multipart.js';
+import { errorMessage } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
 import {
   StoreError,
@@ -810,31 +811,17 @@ interface ItemMarker {
 
 /** `age -d` as a stream: the plaintext, or an error when age fails (wrong identity, altered data). */
 function decrypting(body: Readable, identity: string): Readable {
-  const child = spawn(ageBinary(), decryptArgs(identity), { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => {
-    if (err.length < 4096) err += c.toString('utf8');
-  });
-  body.on('error', (e) => {
-    child.kill('SIGTERM');
-    out.destroy(new StoreError(`download failed: ${e.message}`));
-  });
-  child.stdin.on('error', () => {
-    /* age exited early: its exit status says why */
-  });
-  body.pipe(child.stdin);
-  child.stdout.pipe(out, { end: false });
-  child.on('error', (e) => out.destroy(new StoreError(`cannot run age: ${e.message}`)));
-  child.on('close', (code) => {
-    if (code === 0) out.end();
-    else out.destroy(new StoreError(decryptFailure(err, code)));
-  });
-  out.on('close', () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    body.destroy();
-  });
-  return out;
+  // age runs through util/proc (own process group, timeout, killed when the reader stops early).
+  async function* plain(): AsyncGenerator<Buffer> {
+    try {
+      yield* decryptChunks(body, identity);
+    } catch (e) {
+      throw e instanceof AgeError
+        ? new StoreError(e.message)
+        : new StoreError(`download failed: ${errorMessage(e)}`);
+    }
+  }
+  return Readable.from(plain(), { objectMode: false, highWaterMark: 1 << 20 });
 }
 
 /** The S3 store of a host, from its config (offsite_url set). */

@@ -251,14 +251,15 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
 }
 
 /**
- * A command's stdout as it comes, read with backpressure (the consumer sets the pace); `input` is
- * written to its stdin. Throws ProcessError at the end when it could not start, exited non-zero,
- * was killed or timed out; leaving the iteration early kills its process group.
+ * A command's stdout as it comes, read with backpressure (the consumer sets the pace); `input` (a
+ * buffer, or a stream such as a download) is written to its stdin. Throws ProcessError at the end
+ * when it could not start, exited non-zero, was killed or timed out, or the input stream's own
+ * error (the command is killed then); leaving the iteration early kills its process group.
  */
 export async function* outputChunks(
   cmd: string,
   args: readonly string[],
-  opts: { timeoutMs: number; label?: string; input?: Buffer },
+  opts: { timeoutMs: number; label?: string; input?: Buffer | Readable },
 ): AsyncGenerator<Buffer> {
   const label = labelOf(cmd, opts.label);
   const t = track(cmd, args, {
@@ -267,14 +268,24 @@ export async function* outputChunks(
   });
   const err = new Keep(64 * 1024);
   t.child.stderr!.on('data', (b: Buffer) => err.add(b));
-  if (opts.input !== undefined && t.child.stdin) {
+  let inputFailed: Error | undefined;
+  const input = opts.input;
+  if (input !== undefined && t.child.stdin) {
     // A child that exits without reading its input is not an error of ours: its exit says why.
     t.child.stdin.on('error', () => undefined);
-    t.child.stdin.end(opts.input);
+    if (Buffer.isBuffer(input)) t.child.stdin.end(input);
+    else {
+      input.on('error', (e) => {
+        inputFailed ??= e;
+        if (t.child.pid !== undefined) killGroup(t.child.pid, 'SIGKILL');
+      });
+      input.pipe(t.child.stdin);
+    }
   }
   try {
     for await (const c of t.child.stdout!) yield c as Buffer;
     const r = await t.done;
+    if (inputFailed) throw inputFailed;
     if (r.spawnError)
       throw new ProcessError({ command: label, timedOut: false, stderrTail: r.spawnError.message });
     if (r.exitCode !== 0 || t.timedOut() || r.signal) {
@@ -287,6 +298,7 @@ export async function* outputChunks(
       });
     }
   } finally {
+    if (input !== undefined && !Buffer.isBuffer(input)) input.destroy();
     t.finish();
   }
 }

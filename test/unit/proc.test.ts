@@ -3,7 +3,8 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killGroup, liveChildren, pipeline, run, startDaemon } from '../../src/util/proc.js';
+import { PassThrough, Readable } from 'node:stream';
+import { killGroup, liveChildren, outputChunks, pipeline, run, startDaemon } from '../../src/util/proc.js';
 import { ProcessError } from '../../src/errors.js';
 
 const node = process.execPath;
@@ -138,4 +139,55 @@ t.test('startDaemon: recorded while it runs, kill() reaps it', async (t) => {
 t.test('killGroup refuses pid <= 1 and non-integers (never kill(-1))', async (t) => {
   for (const pid of [0, 1, -1, -5, NaN, 1.5, Infinity])
     t.doesNotThrow(() => killGroup(pid, 'SIGCONT'), String(pid));
+});
+
+t.test('outputChunks: a stream as input, its error, an early stop', async (t) => {
+  const collect = async (it: AsyncIterable<Buffer>) => {
+    const out: Buffer[] = [];
+    for await (const c of it) out.push(c);
+    return Buffer.concat(out).toString('utf8');
+  };
+  // A stream piped into stdin, the output read back with backpressure.
+  const big = 'x'.repeat(1 << 20);
+  const got = await collect(
+    outputChunks('cat', [], { timeoutMs: 10_000, input: Readable.from([big, 'end'], { objectMode: false }) }),
+  );
+  t.equal(got.length, big.length + 3, 'every byte through');
+
+  // The input fails midway (a download cut): its error, and the command is gone.
+  const failing = new PassThrough();
+  failing.write('some bytes');
+  setTimeout(() => failing.destroy(new Error('connection reset')), 50);
+  await t.rejects(
+    collect(outputChunks('cat', [], { timeoutMs: 10_000, input: failing })),
+    /connection reset/,
+  );
+  t.same(liveChildren(), [], 'no child left');
+
+  // The reader stops early: the command is killed and the input destroyed.
+  const endless = new PassThrough();
+  const feed = setInterval(() => endless.write('y'.repeat(65536)), 5);
+  for await (const c of outputChunks('cat', [], { timeoutMs: 10_000, input: endless })) {
+    t.ok(c.length > 0);
+    break;
+  }
+  clearInterval(feed);
+  t.ok(endless.destroyed, 'input destroyed');
+  t.same(liveChildren(), [], 'no child left');
+
+  // A command that fails: ProcessError with its stderr, even with input still flowing.
+  let failed: unknown;
+  try {
+    await collect(
+      outputChunks(node, ['-e', 'process.stderr.write("bad header"); process.exit(3)'], {
+        timeoutMs: 10_000,
+        input: Readable.from(['a'.repeat(1 << 20)], { objectMode: false }),
+      }),
+    );
+  } catch (e) {
+    failed = e;
+  }
+  t.ok(failed instanceof ProcessError, 'a ProcessError');
+  t.equal((failed as ProcessError).procExitCode, 3);
+  t.match((failed as ProcessError).stderrTail, /bad header/);
 });
