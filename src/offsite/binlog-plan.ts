@@ -44,6 +44,23 @@ export function planBinlogUploads(
   return want.filter((n) => !doomed.has(n)).sort(compareNames);
 }
 
+/**
+ * The binlog backlog: closed local files newer than the newest file off-site (those the next sync
+ * uploads). Older files missing off-site are not counted: off-site retention never wants them.
+ * With nothing off-site yet, every closed file counts.
+ */
+export function binlogBacklog(
+  local: readonly LocalBinlog[],
+  offsite: readonly string[],
+): { files: number; bytes: number } {
+  const there = new Set(offsite);
+  const newest = [...offsite].sort(compareNames).pop();
+  const behind = local.filter(
+    (f) => !there.has(f.name) && (newest === undefined || compareNames(f.name, newest) > 0),
+  );
+  return { files: behind.length, bytes: behind.reduce((n, f) => n + f.bytes, 0) };
+}
+
 /** What an index entry records of a file from the local store's index.json (no data). */
 export function binlogMeta(
   name: string,

@@ -28,7 +28,7 @@ export interface BinlogSyncResult {
 }
 
 /** The closed files on disk now, with their sizes (a file retention just took is skipped). */
-function localBinlogs(root: string): LocalBinlog[] {
+export function localBinlogs(root: string): LocalBinlog[] {
   return listStoredNames(root).flatMap((name) => {
     try {
       return [{ name, bytes: statSync(join(binlogDir(root), name)).size }];

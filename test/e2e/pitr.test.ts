@@ -24,7 +24,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { crc32 } from 'node:zlib';
-import { repo, sandbox, sandboxDir, sandboxUp, sb2Address, sql, testConfig, xbMgr } from './sandbox.js';
+import {
+  e2eTempDir,
+  repo,
+  sandbox,
+  sandboxDir,
+  sandboxUp,
+  sb2Address,
+  sql,
+  testConfig,
+  xbMgr,
+} from './sandbox.js';
 import { processes, waitFor } from './procs.js';
 import { readStoredPoint } from '../../src/binlog/window.js';
 import { readGaps, readIndex } from '../../src/binlog/store.js';
@@ -64,7 +74,8 @@ t.teardown(async () => {
   s3.client.destroy();
 });
 
-const { file: conf, dir } = testConfig([], {
+const metricsDir = e2eTempDir('xb-pitr-metrics-');
+const { file: conf, dir } = testConfig([`metrics_file = ${join(metricsDir, 'xb-mgr.prom')}`], {
   [HOST]: [
     `offsite_url = s3://${env.XB_S3_BUCKET}/${prefix}`,
     `s3_endpoint = ${env.XB_S3_ENDPOINT}`,
@@ -341,6 +352,13 @@ t.test('point-in-time restore to a time, a GTID, after batch B; refused targets'
   const sync = await xbMgr(['--config', conf, 'offsite', 'sync', '--host', HOST]);
   t.equal(sync.exitCode, 0, `offsite sync: ${sync.stderr}`);
   t.match(sync.stdout, /binlogs: [1-9]\d* uploaded/, 'closed binlog files uploaded');
+  const offsiteMetrics = readFileSync(join(metricsDir, 'xb-mgr-offsite.prom'), 'utf8');
+  t.match(
+    offsiteMetrics,
+    new RegExp(`xb_mgr_offsite_binlog_backlog_files\\{host="${HOST}"\\} 0\n`),
+    'no binlog backlog once the sync is done',
+  );
+  t.match(offsiteMetrics, new RegExp(`xb_mgr_offsite_binlog_backlog_bytes\\{host="${HOST}"\\} 0\n`));
   const closed = readIndex(hostRoot).map((f) => f.name);
   const stored = (await listObjects(s3, `${prefix}/${HOST}/binlog/`)).map((l) => l.key.split('/').at(-1));
   t.same(

@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import {
+  binlogBacklog,
   binlogMeta,
   gapsForIndex,
   planBinlogUploads,
@@ -182,4 +183,24 @@ t.test('the window of a restore from the store: the index, no stream running', a
   t.same(indexedAsStored(entry(N(1))), { name: N(1), bytes: 100, events: 0, gtid_list: '', state_end: '' });
   const empty = offsiteWindow([b], [], [], new Date());
   t.equal(empty.to, undefined, 'no binlogs: no end');
+});
+
+t.test('the binlog backlog: closed files newer than the newest off-site', async (t) => {
+  const n = (i: number) => `mysql-bin.${String(i).padStart(6, '0')}`;
+  const local = [1, 2, 3, 4, 5].map((i) => ({ name: n(i), bytes: i * 100 }));
+  const cases: [string, string[], { files: number; bytes: number }][] = [
+    ['nothing off-site yet: every closed file', [], { files: 5, bytes: 1500 }],
+    ['all off-site', [1, 2, 3, 4, 5].map(n), { files: 0, bytes: 0 }],
+    ['two closed since the last sync', [1, 2, 3].map(n), { files: 2, bytes: 900 }],
+    ['older files missing off-site (retention) do not count', [3].map(n), { files: 2, bytes: 900 }],
+    ['off-site holds newer than local (local retention)', [6, 7].map(n), { files: 0, bytes: 0 }],
+    ['a gap off-site below the newest is not backlog', [1, 3, 5].map(n), { files: 0, bytes: 0 }],
+    ['the number rolls over 999999', ['mysql-bin.999999'], { files: 0, bytes: 0 }],
+  ];
+  for (const [name, offsite, want] of cases) t.same(binlogBacklog(local, offsite), want, name);
+  t.same(
+    binlogBacklog([{ name: 'mysql-bin.1000000', bytes: 7 }], ['mysql-bin.999999']),
+    { files: 1, bytes: 7 },
+    'past the roll-over',
+  );
 });

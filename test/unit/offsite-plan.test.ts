@@ -234,7 +234,15 @@ t.test('metrics and progress', async (t) => {
       },
     },
     { host: 'db2', r: undefined },
+    {
+      host: 'db3',
+      r: { format: 1, at: 'x', ok: true, offsite: [], backlog_items: 0, backlog_bytes: 0 },
+      binlog: { files: 3, bytes: 4096 },
+    },
   ]);
+  t.match(text, /xb_mgr_offsite_binlog_backlog_files\{host="db3"\} 3/);
+  t.match(text, /xb_mgr_offsite_binlog_backlog_bytes\{host="db3"\} 4096/);
+  t.notMatch(text, /binlog_backlog_files\{host="db1"\}/, 'no binlog samples without binlog files');
   t.match(text, /xb_mgr_offsite_last_success_timestamp_seconds\{host="db1"\} 1795910400/);
   t.match(text, /xb_mgr_offsite_last_sync_success\{host="db1"\} 0/);
   t.match(text, /xb_mgr_offsite_backlog_items\{host="db1"\} 2/);
