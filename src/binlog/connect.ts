@@ -4,14 +4,14 @@
  * 0600 option file on the manager with the binlog user's password (never in argv, never on the DB
  * host). The argv builders are pure; `openLink` starts ssh and waits for the forwarded socket.
  */
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/load.js';
 import type { InventoryHost } from '../inventory.js';
 import { quoteOptionValue } from '../engine/credentials.js';
 import { writeExclusive } from '../util/excl.js';
 import { run, startDaemon, type Daemon } from '../util/proc.js';
+import { runTmp } from '../util/runtmp.js';
 import { XbError, lastLine } from '../errors.js';
 import { which } from '../engine/binaries.js';
 
@@ -99,59 +99,16 @@ export function clientBin(): string {
   return b;
 }
 
-const LINK_PREFIX = 'xb-binlog-';
-
-/** Pure: the PID in a link directory's name, if it is one of ours. */
-export function linkDirPid(name: string): number | undefined {
-  const m = /^xb-binlog-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
-  return m ? Number(m[1]) : undefined;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Remove link directories whose process is gone. Only real directories owned by us: /tmp is shared,
- * and another user's entry is never touched.
- */
-function sweepDeadLinkDirs(parent: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(parent);
-  } catch {
-    return;
-  }
-  const uid = process.getuid?.();
-  for (const name of names) {
-    const pid = linkDirPid(name);
-    if (pid === undefined || pid === process.pid || processAlive(pid)) continue;
-    const path = join(parent, name);
-    try {
-      const st = lstatSync(path);
-      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
-      rmSync(path, { recursive: true, force: true });
-    } catch {
-      // Gone already, or not ours to remove: the next link tries again.
-    }
-  }
-}
-
 /** Start the forward; resolves once the local socket exists, or fails with ssh's last line. */
 export async function openLink(
   h: LinkHost & Pick<HostConfig, 'binlog' | 'mysqlUser' | 'mysqlPassword'>,
   inv: InventoryHost,
   isStopping: () => boolean = () => false,
 ): Promise<Link> {
-  // A short private directory: a Unix socket path is limited to 108 bytes. Named with our PID so a
-  // later link can remove what a kill -9 left (it holds the binlog user's option file).
-  sweepDeadLinkDirs(tmpdir());
-  const dir = mkdtempSync(join(tmpdir(), `${LINK_PREFIX}${process.pid}-`));
+  // In this process's private run directory (short: a Unix socket path is limited to 108 bytes),
+  // which goes at exit, or with a later run once a kill -9 left it: it holds the binlog user's
+  // option file.
+  const dir = mkdtempSync(join(runTmp(), 'bl-'));
   const socket = join(dir, 's');
   const cnf = join(dir, 'client.cnf');
   const login = binlogLogin(h);

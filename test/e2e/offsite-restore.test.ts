@@ -123,6 +123,9 @@ t.test('restore from the object store alone', async (t) => {
   // The manager is lost: only backup.conf and the identity remain.
   renameSync(join(dir, 'backups'), join(dir, 'backups.lost'));
   const xb = (...a: string[]) => xbMgr(['--config', file, ...a]);
+  /** The latest ready file from the store alone, into `target`. */
+  const restoreFromStore = (target: string) =>
+    xb('restore', '--host', 'sb1', '--from-offsite', '--identity', keys.identity, '--target-dir', target);
 
   // list --offsite: from the plaintext index, no key.
   const l = await xb('list', '--offsite', '--host', 'sb1', '--json');
@@ -193,16 +196,7 @@ t.test('restore from the object store alone', async (t) => {
   // The ready file, from the store alone.
   const target = join(work, 'ready');
   let t0 = process.hrtime.bigint();
-  r = await xb(
-    'restore',
-    '--host',
-    'sb1',
-    '--from-offsite',
-    '--identity',
-    keys.identity,
-    '--target-dir',
-    target,
-  );
+  r = await restoreFromStore(target);
   const firstFromStore = seconds(t0);
   t.equal(r.exitCode, 0, r.stderr);
   t.match(r.stdout, new RegExp(`restored sb1 ready/${readyFile} into ${target}`));
@@ -331,16 +325,7 @@ t.test('restore from the object store alone', async (t) => {
   t.match(v.stdout, new RegExp(`sb1 {2}ready/${readyFile} {2}FAILED`));
   t.comment(`verify --deep: ${v.stdout.trim()}`);
   const bad = join(work, 'bad');
-  r = await xb(
-    'restore',
-    '--host',
-    'sb1',
-    '--from-offsite',
-    '--identity',
-    keys.identity,
-    '--target-dir',
-    bad,
-  );
+  r = await restoreFromStore(bad);
   t.equal(r.exitCode, 1, r.stdout);
   t.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
   t.match(r.stderr, /nothing was restored/);
@@ -367,16 +352,7 @@ t.test('restore from the object store alone', async (t) => {
   await s3.client.send(
     new PutObjectCommand({ Bucket: s3.bucket, Key: indexKey, Body: JSON.stringify(index) }),
   );
-  r = await xb(
-    'restore',
-    '--host',
-    'sb1',
-    '--from-offsite',
-    '--identity',
-    keys.identity,
-    '--target-dir',
-    bad,
-  );
+  r = await restoreFromStore(bad);
   t.equal(r.exitCode, 1, r.stdout);
   t.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
   t.match(

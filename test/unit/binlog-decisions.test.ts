@@ -5,7 +5,7 @@ import { planBinlogRetention } from '../../src/binlog/retain.js';
 import { binlogCheckLines, missingBinlogGrants } from '../../src/binlog/check.js';
 import { binlogMetricsText } from '../../src/binlog/metrics.js';
 import { backoffMs, binlogArgs, serverBinlogs } from '../../src/binlog/stream.js';
-import { linkDirPid, optionFileText, remoteTarget, sshForwardArgs } from '../../src/binlog/connect.js';
+import { optionFileText, remoteTarget, sshForwardArgs } from '../../src/binlog/connect.js';
 import type { StoredFile } from '../../src/binlog/store.js';
 import { full, inc } from './factory.js';
 
@@ -223,20 +223,6 @@ t.test('metrics', async (t) => {
   t.match(text, /xb_mgr_binlog_gaps\{host="d\\"b2"\} 2\n/);
   t.match(text, /\nxb_mgr_binlog_metrics_timestamp_seconds 1010\n/);
   t.notMatch(text, /xb_mgr_last_backup/, 'names of its own');
-});
-
-t.test('link directories: only our own names carry a PID to sweep', async (t) => {
-  const cases: [string, number | undefined][] = [
-    ['xb-binlog-1234-AbC9zZ', 1234],
-    ['xb-binlog-1-aaaaaa', 1],
-    ['xb-binlog-AbC9zZ', undefined], // the old name without a PID: left alone
-    ['xb-binlog-1234-AbC9z', undefined],
-    ['xb-binlog-1234-AbC9zZ/..', undefined],
-    ['xb-binlog-12x4-AbC9zZ', undefined],
-    ['xb-binlog-e2e-15068.prom', undefined],
-    ['other-1234-AbC9zZ', undefined],
-  ];
-  for (const [name, want] of cases) t.equal(linkDirPid(name), want, name);
 });
 
 t.test('argv, option file, backoff', async (t) => {
