@@ -2,7 +2,7 @@
 // node bench/compress-step.mjs [--dir DIR | --size 4] [--samples 3] [--out bench/compress-step.json]
 //
 // The ready step's compress on its own, side by side and interleaved on the same directory from a
-// warm page cache: xb-mgr's compress (src/ready/compress.ts: tar | zstd -q -1 -T0 writing the
+// warm page cache: xb-mgr's compress (src/ready/compress.ts: tar -b 2048 | zstd -q -1 -T0 writing the
 // staged file, its sha256 hashed behind the writer, writeback behind the hash, one fsync) against
 // the raw `tar | zstd -q -T0 -1 > f`, and against the raw pipeline made durable (`&& sync f`), as
 // a ready file must be before its description commits it. Goal (issue 20): throughput >= 0.9 of
@@ -21,6 +21,9 @@ import { clock, log, round, sh } from './lib/util.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { pipelineToFile } = await import(join(repo, 'dist', 'ready', 'compress.js'));
+const { tarCreateArgs, readyCompressor, TAR_RECORD_BLOCKS } = await import(
+  join(repo, 'dist', 'ready', 'commands.js')
+);
 const { values: a } = parseArgs({
   options: {
     dir: { type: 'string' },
@@ -68,20 +71,20 @@ const out = join(work, 'ready.tar.zst');
 const bytes = Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 log(`compress step: ${(bytes / 1e9).toFixed(2)} GB in ${dir}, ${SAMPLES} samples`);
 
-const stages = [
-  { cmd: 'tar', args: ['-C', dir, '-cf', '-', '.'], label: 'tar' },
-  { cmd: 'zstd', args: ['-q', '-1', '-T0'] },
-];
+// The product's own command lines (tar's record size included).
+const stages = [{ cmd: 'tar', args: tarCreateArgs(dir), label: 'tar' }, readyCompressor('zstd', 1, 'zstd')];
 const variants = {
   xb: () => pipelineToFile(stages, out, 3_600_000),
   raw: () => sh(`tar -C '${dir}' -cf - . | zstd -q -T0 -1 > '${out}'`),
   durable: () => sh(`tar -C '${dir}' -cf - . | zstd -q -T0 -1 > '${out}' && sync '${out}'`),
+  // The same tools with xb-mgr's record size: what the hash and the durable write cost on their own.
+  records: () => sh(`tar -C '${dir}' -b ${TAR_RECORD_BLOCKS} -cf - . | zstd -q -T0 -1 > '${out}'`),
 };
-const m = { xb: [], raw: [], durable: [] };
+const m = { xb: [], raw: [], durable: [], records: [] };
 // Warm the page cache once: every variant then reads the same cached directory.
 await sh(`tar -C '${dir}' -cf - . > /dev/null`);
 for (let i = 0; i < SAMPLES; i++) {
-  for (const v of i % 2 ? ['durable', 'raw', 'xb'] : ['xb', 'raw', 'durable']) {
+  for (const v of i % 2 ? ['records', 'durable', 'raw', 'xb'] : ['xb', 'raw', 'durable', 'records']) {
     rmSync(out, { force: true });
     await sh('sync');
     const t0 = clock();
@@ -89,7 +92,7 @@ for (let i = 0; i < SAMPLES; i++) {
     m[v].push(clock() - t0);
   }
   log(
-    `sample ${i + 1}/${SAMPLES}: xb-mgr ${m.xb[i].toFixed(2)} s, raw ${m.raw[i].toFixed(2)} s, raw + sync ${m.durable[i].toFixed(2)} s`,
+    `sample ${i + 1}/${SAMPLES}: xb-mgr ${m.xb[i].toFixed(2)} s, raw ${m.raw[i].toFixed(2)} s, raw + sync ${m.durable[i].toFixed(2)} s, raw -b ${TAR_RECORD_BLOCKS} ${m.records[i].toFixed(2)} s`,
   );
 }
 rmSync(work, { recursive: true, force: true });
@@ -113,6 +116,14 @@ const rows = [
     a: m.xb,
     b: m.durable,
     goal: { ratio: round(1 / 0.9, 3) },
+  }),
+  compare({
+    caseId: 'compress-c',
+    name: `compress step vs the raw pipeline with xb-mgr's tar records (tar -b ${TAR_RECORD_BLOCKS}): the hash and the durable write alone`,
+    aLabel: 'xb-mgr compress',
+    bLabel: `raw -b ${TAR_RECORD_BLOCKS}`,
+    a: m.xb,
+    b: m.records,
   }),
 ];
 mkdirSync(dirname(a.out), { recursive: true });

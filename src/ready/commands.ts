@@ -47,8 +47,15 @@ export function shutdownArgs(socket: string): string[] {
   return ['--no-defaults', `--socket=${socket}`, 'shutdown'];
 }
 
+/**
+ * 1 MiB records (`-b 2048`) instead of tar's 10 KiB: a hundredth of the writes into the pipe and
+ * of the compressor's reads, about 8 % off the compress step on two cores (docs/BENCHMARKS.md).
+ * Readers need nothing: tar reads any record size from a pipe, and the archive's tail is zeros.
+ */
+export const TAR_RECORD_BLOCKS = 2048;
+
 export function tarCreateArgs(dir: string): string[] {
-  return ['-C', dir, '-cf', '-', '.'];
+  return ['-C', dir, '-b', String(TAR_RECORD_BLOCKS), '-cf', '-', '.'];
 }
 
 export type ReadyCompress = HostConfig['compress'];

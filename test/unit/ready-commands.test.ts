@@ -107,12 +107,12 @@ t.test('client command lines', async (t) => {
     {
       name: 'tarCreateArgs',
       got: tarCreateArgs('/var/backups/db1/prepare/verify-x'),
-      want: ['-C', '/var/backups/db1/prepare/verify-x', '-cf', '-', '.'],
+      want: ['-C', '/var/backups/db1/prepare/verify-x', '-b', '2048', '-cf', '-', '.'],
     },
     {
       name: 'tarCreateArgs: a directory starting with a dash stays the -C operand',
       got: tarCreateArgs('-odd dir'),
-      want: ['-C', '-odd dir', '-cf', '-', '.'],
+      want: ['-C', '-odd dir', '-b', '2048', '-cf', '-', '.'],
     },
   ];
   for (const c of cases) t.strictSame(c.got, c.want, c.name);
