@@ -5,6 +5,7 @@
 // raw `tar | zstd -T0 -1` of the same prepared base, for the compress step's throughput.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { XbMgr, readySeconds, stepSeconds } from './xbmgr.mjs';
 import { compare, stepTable } from './report.mjs';
 import { duBytes, exec, log, median, q, round, sh } from './util.mjs';
@@ -17,6 +18,12 @@ const FULL_AT = '2026-11-22T01:00:00Z'; // a Sunday: the sandbox's full_backup_d
 const INC_AT = '2026-11-23T01:00:00Z';
 /** Throughput goal of the compress step against the raw pipeline: time ratio <= 1 / 0.9. */
 const COMPRESS_GOAL = 0.9;
+/**
+ * The compress step's own goal is measured on its own (bench/compress-step.mjs): in a run it
+ * shares the CPUs with the verify it runs beside (MariaBackup), so its seconds here are not its
+ * throughput.
+ */
+const IN_RUN_NOTE = `no goal here: beside the verify it shares the CPUs; the step on its own (goal: throughput ≥ ${COMPRESS_GOAL}) is bench/compress-step.mjs`;
 
 /**
  * Disk case 8 needs beyond the other cases, at data size S (from the 1 GB sizes of case 1). In use
@@ -70,18 +77,52 @@ async function cachedBytes(base) {
   }
 }
 
+/**
+ * Run `fn` while sampling the base's cached bytes every second: the lowest figure is about what the
+ * compress step found when it started (nothing else reads the whole base in an incremental's run).
+ * This machine's hypervisor pages out memory idle for about a minute (DAMON `pageout`, min age 12 x
+ * 5 s), and the DB host's incremental scan of its own datadir shares the page cache here.
+ */
+async function sampleCached(base, fn) {
+  let min;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const b = await cachedBytes(base);
+      if (b !== undefined) min = Math.min(min ?? b, b);
+      await delay(1000);
+    }
+  })();
+  try {
+    return { result: await fn(), minCached: () => min };
+  } finally {
+    running = false;
+    await loop;
+  }
+}
+
+/** Fraction of the base below which its compress is compared with the raw pipeline from a cold cache. */
+const COLD_BELOW = 0.5;
+
 function summary(kind, h) {
   return {
     kind,
     id: h.id,
     type: h.type,
     ready: readySeconds(h),
-    ready_without_compress: readySeconds(h) - (stepSeconds(h, 'compress') ?? 0),
+    // The other steps' sum: the compress may run beside the verify (readySeconds).
+    ready_without_compress: h.ready.steps
+      .filter((x) => x.step !== 'compress')
+      .reduce((s, x) => s + x.seconds, 0),
     compress: stepSeconds(h, 'compress'),
     steps: h.ready.steps,
     ready_bytes: h.ready.bytes,
     check: h.ready.check ? { scope: h.ready.check.scope, tables: h.ready.check.tables } : undefined,
   };
+}
+
+function pct(part, whole) {
+  return part === undefined || !whole ? '-' : `${Math.round((100 * part) / whole)} %`;
 }
 
 function stepsOf(s) {
@@ -129,7 +170,8 @@ export async function readyCase(ctx) {
     const baseFull = await duBytes(base);
     await touchOneTable(sb, host);
     const cachedBeforeInc = await cachedBytes(base);
-    const i = (await xb.run(['--host', host, '--now', INC_AT])).report.hosts[0];
+    const sampled = await sampleCached(base, () => xb.run(['--host', host, '--now', INC_AT]));
+    const i = sampled.result.report.hosts[0];
     if (i.type !== 'incremental') throw new Error(`case 8 ${key}: expected an incremental, got ${i.type}`);
     const rawInc = await rawCompress(base, rawOut);
     const rawIncCold = await rawCompressCold(base, rawOut);
@@ -147,6 +189,7 @@ export async function readyCase(ctx) {
         raw_compress: rawInc,
         raw_compress_cold: rawIncCold,
         base_cached_before_run: cachedBeforeInc,
+        base_cached_min_during_run: sampled.minCached(),
       },
     };
   };
@@ -164,7 +207,8 @@ export async function readyCase(ctx) {
           `incremental ${c.incremental.ready.toFixed(1)} s (${c.incremental.ready_without_compress.toFixed(1)} s ` +
           `without compress; checked ${c.incremental.check?.tables} tables); compress ` +
           `${c.incremental.compress} s vs raw ${c.incremental.raw_compress.seconds.toFixed(1)} s ` +
-          `(cold ${c.incremental.raw_compress_cold?.seconds.toFixed(1) ?? '-'} s); full's compress ` +
+          `(cold ${c.incremental.raw_compress_cold?.seconds.toFixed(1) ?? '-'} s; base cached at least ` +
+          `${pct(c.incremental.base_cached_min_during_run, c.incremental.base_bytes)} during the run); full's compress ` +
           `${c.full.compress} s vs raw ${c.full.raw_compress.seconds.toFixed(1)} s ` +
           `(cold ${c.full.raw_compress_cold?.seconds.toFixed(1) ?? '-'} s)`,
       );
@@ -175,6 +219,8 @@ export async function readyCase(ctx) {
   for (const db of EXTRA_DBS) await sb.dropData(BIG_HOST, db);
 
   const S = sizes.s.samples;
+  const pctText = (xs) =>
+    xs.map((c) => pct(c.incremental.base_cached_min_during_run, c.incremental.base_bytes));
   const B = sizes.four_s.samples;
   details.ready_case = { s: S, four_s: B };
   rows.push(
@@ -212,16 +258,47 @@ export async function readyCase(ctx) {
     rows.push(
       compare({
         caseId: 8,
-        name: `compress step at ${label} vs \`tar -C BASE -cf - . | zstd -q -T0 -1 > f\` of the same base, run right after (throughput ≥ ${COMPRESS_GOAL} ⇔ time ratio ≤ ${round(1 / COMPRESS_GOAL, 2)})`,
+        name: `compress step at ${label} (in the run, beside the verify) vs \`tar -C BASE -cf - . | zstd -q -T0 -1 > f\` of the same base, alone, run right after`,
         aLabel: 'compress step',
         bLabel: 'raw',
         a: runs.map((x) => x.compress),
         b: runs.map((x) => x.raw_compress.seconds),
-        goal: { ratio: round(1 / COMPRESS_GOAL, 3) },
         notes:
-          `median throughput of the base read: ${round(xbRate, 1)} MB/s vs ${round(rawRate, 1)} MB/s raw; ` +
+          `${IN_RUN_NOTE}; median throughput of the base read: ${round(xbRate, 1)} MB/s vs ${round(rawRate, 1)} MB/s raw; ` +
           `ready file ${round(median(runs.map((x) => x.ready_bytes)) / 1e6, 1)} MB vs raw ` +
           `${round(median(runs.map((x) => x.raw_compress.bytes)) / 1e6, 1)} MB`,
+      }),
+    );
+    // Like for like: an incremental's base may have left the page cache before its compress (see
+    // sampleCached); then the reference is the raw pipeline from a cold cache.
+    const coldInc = (x) =>
+      x.base_cached_min_during_run !== undefined &&
+      x.raw_compress_cold !== undefined &&
+      x.base_cached_min_during_run < COLD_BELOW * x.base_bytes;
+    const sameState = (x) =>
+      (x.kind === 'incremental' && coldInc(x) ? x.raw_compress_cold : x.raw_compress).seconds;
+    rows.push(
+      compare({
+        caseId: 8,
+        name: `compress step at ${label} (in the run, beside the verify) vs the raw pipeline alone in the same page-cache state (cold raw for an incremental whose base was under ${COLD_BELOW * 100} % cached before the step)`,
+        aLabel: 'compress step',
+        bLabel: 'raw, same cache state',
+        a: runs.map((x) => x.compress),
+        b: runs.map(sameState),
+        notes: `${IN_RUN_NOTE}; base cached at least (incrementals): ${pctText(xs).join(', ')}; cold references: ${runs.filter((x) => x.kind === 'incremental' && coldInc(x)).length} of ${runs.length}`,
+      }),
+    );
+    // What the overlap buys: the incremental's whole ready step against its other steps followed
+    // by the raw pipeline alone (in the same cache state), as a sequential ready step would be.
+    const incs = xs.map((c) => c.incremental);
+    rows.push(
+      compare({
+        caseId: 8,
+        name: `incremental's ready step at ${label} (wall) vs its other steps + the raw pipeline alone after them (same cache state)`,
+        aLabel: 'ready step',
+        bLabel: 'steps + raw compress',
+        a: incs.map((x) => x.ready),
+        b: incs.map((x) => x.ready_without_compress + sameState(x)),
       }),
     );
   }

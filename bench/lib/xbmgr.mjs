@@ -160,8 +160,18 @@ export class XbMgr {
   }
 }
 
+/**
+ * Wall seconds of a run's ready step: the sum of its steps, less the overlap of verify and
+ * compress, which start together when nothing is finalized after the view (MariaBackup; XtraBackup
+ * has a `prepare` step after `copy` and compresses after the check: src/ready/make.ts).
+ */
 export function readySeconds(result) {
-  return (result.ready?.steps ?? []).reduce((s, x) => s + x.seconds, 0);
+  const steps = result.ready?.steps ?? [];
+  const sum = steps.reduce((s, x) => s + x.seconds, 0);
+  const afterView = steps.slice(steps.findIndex((x) => x.step === 'copy') + 1).map((x) => x.step);
+  const v = stepSeconds(result, 'verify');
+  const c = stepSeconds(result, 'compress');
+  return v !== null && c !== null && !afterView.includes('prepare') ? sum - Math.min(v, c) : sum;
 }
 
 export function stepSeconds(result, name) {

@@ -41,7 +41,13 @@ async function fifo(dir: string): Promise<{ r: FileHandle; w: FileHandle }> {
  * Run `stages` one pipeline each, connected by pipes, the last one writing into `outFd`. The error
  * is that of the last stage that failed: upstream stages then die of the broken pipe.
  */
-async function connected(stages: Stage[], outFd: number, timeoutMs: number, dir: string): Promise<void> {
+async function connected(
+  stages: Stage[],
+  outFd: number,
+  timeoutMs: number,
+  dir: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const pipes: { r: FileHandle; w: FileHandle }[] = [];
   const runs: Promise<unknown>[] = [];
   try {
@@ -51,6 +57,7 @@ async function connected(stages: Stage[], outFd: number, timeoutMs: number, dir:
         ...(i > 0 ? { inputFd: pipes[i - 1]!.r.fd } : {}),
         outputFd: i === stages.length - 1 ? outFd : pipes[i]!.w.fd,
         timeoutMs,
+        ...(signal ? { signal } : {}),
       });
       p.catch(() => undefined);
       runs.push(p);
@@ -81,10 +88,15 @@ export interface Written {
 
 /**
  * Run `stages` with the last one's stdout on `file` (created 0600, replaced if a killed run left
- * it), hash the file while it grows, fsync it once at the end. On failure the partial file is
- * removed and the pipeline's error (or the I/O error) is thrown.
+ * it), hash the file while it grows, fsync it once at the end. On failure, or once `signal` is
+ * aborted (every stage killed), the partial file is removed and the error is thrown.
  */
-export async function pipelineToFile(stages: Stage[], file: string, timeoutMs: number): Promise<Written> {
+export async function pipelineToFile(
+  stages: Stage[],
+  file: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Written> {
   rmSync(file, { force: true });
   const out = await open(file, 'wx', 0o600);
   let src: FileHandle | undefined;
@@ -92,7 +104,7 @@ export async function pipelineToFile(stages: Stage[], file: string, timeoutMs: n
     src = await open(file, 'r');
     let settled = false;
     let wake: (() => void) | undefined;
-    const running = connected(stages, out.fd, timeoutMs, dirname(file)).finally(() => {
+    const running = connected(stages, out.fd, timeoutMs, dirname(file), signal).finally(() => {
       settled = true;
       wake?.();
     });

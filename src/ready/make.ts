@@ -326,6 +326,44 @@ export async function makeReady(
     method: view.method,
   };
   steps.push(viewStep);
+  // Compress the prepared data (never a server-touched view) into tmp/, then its description and
+  // the rename into ready/.
+  const ext = readyExtension(h.compress);
+  const tmpFile = join(stagingDir(root), `${leaf.id}${ext}.part`);
+  const compress = (source: string, signal?: AbortSignal) =>
+    timed('compress', async () => {
+      // tar reads the worker's directory, so it runs as the worker; root only compresses its output.
+      const stages: Stage[] = [
+        {
+          ...workerCommand(setup, bin(h, 'tar'), tarCreateArgs(source), {
+            ...copyLimits,
+            timeoutMs: h.timeouts.compress * 1000,
+          }),
+          label: 'tar',
+        },
+      ];
+      const comp = readyCompressor(
+        h.compress,
+        h.compressLevel,
+        h.compress === 'none' ? '' : bin(h, 'compressor'),
+      );
+      if (comp) stages.push(comp);
+      try {
+        return await pipelineToFile(stages, tmpFile, h.timeouts.compress * 1000, signal);
+      } catch (e) {
+        throw new ReadyFailure(
+          `compressing the ready backup failed: ${isNoSpace(e) ? 'the disk is full' : errorMessage(e)}`,
+          isNoSpace(e) ? 'space' : 'compress',
+        );
+      }
+    });
+  // MariaBackup: the compress reads the base, which nothing writes any more (the verify server runs
+  // on a view of it, InnoDB read-only), so it runs beside the verify: the disk reads the base while
+  // the server checks. The ready file is committed only once the check has passed; a failed check
+  // stops the compress and removes the partial file. XtraBackup compresses the finalized view after.
+  const stopCompress = new AbortController();
+  const compressing = finalizing ? undefined : compress(base, stopCompress.signal);
+  compressing?.catch(() => undefined); // awaited below, or stopped on a failed check
   let checked: { tables: number; plan: CheckPlan };
   try {
     // The base stays applicable; the view is made startable (XtraBackup's final prepare).
@@ -356,44 +394,25 @@ export async function makeReady(
       { step: 'ready:copy', method: view.method, bytes: viewStep.bytes },
       `verify view by ${view.method}: ${viewStep.bytes} bytes written beside the base`,
     );
+  } catch (e) {
+    stopCompress.abort();
+    await compressing?.catch(() => undefined);
+    rmSync(tmpFile, { force: true }); // it may have finished before the check failed
+    throw e;
   } finally {
     await view.close();
   }
   rmSync(runDirOf(copy), { recursive: true, force: true });
   const fullCheckAt = checked.plan.full ? now.toISOString() : lastFull;
   if (checked.plan.full) writeBaseRecord(root, { ...baseRecord, full_check_at: now.toISOString() });
-  const source = finalizing ? copy : base;
-
-  // Compress the prepared data (never a server-touched view) into tmp/, then its description and
-  // the rename into ready/.
-  const ext = readyExtension(h.compress);
-  const tmpFile = join(stagingDir(root), `${leaf.id}${ext}.part`);
-  // tar reads the worker's directory, so it runs as the worker; root only compresses its output.
-  const stages: Stage[] = [
-    {
-      ...workerCommand(setup, bin(h, 'tar'), tarCreateArgs(source), {
-        ...copyLimits,
-        timeoutMs: h.timeouts.compress * 1000,
-      }),
-      label: 'tar',
-    },
-  ];
-  const comp = readyCompressor(
-    h.compress,
-    h.compressLevel,
-    h.compress === 'none' ? '' : bin(h, 'compressor'),
+  const written = await (compressing ?? compress(copy));
+  // Steps in the order of the work, whichever of verify and compress ended first.
+  steps.push(
+    ...steps.splice(
+      steps.findIndex((x) => x.step === 'compress'),
+      1,
+    ),
   );
-  if (comp) stages.push(comp);
-  const written = await timed('compress', async () => {
-    try {
-      return await pipelineToFile(stages, tmpFile, h.timeouts.compress * 1000);
-    } catch (e) {
-      throw new ReadyFailure(
-        `compressing the ready backup failed: ${isNoSpace(e) ? 'the disk is full' : errorMessage(e)}`,
-        isNoSpace(e) ? 'space' : 'compress',
-      );
-    }
-  });
   await faultPoint('compress');
   const info: ReadyInfo = {
     id: leaf.id,

@@ -340,6 +340,8 @@ export interface PipelineOptions {
   /** An open file the last stage writes into itself (its stdout): nothing passes through here. */
   outputFd?: number;
   cwd?: string;
+  /** Stop early: every stage is killed and the pipeline rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface PipelineResult {
@@ -364,6 +366,7 @@ function tap(fn: (c: Buffer) => void): Transform {
  * failed (with its stderr tail), or the I/O error of the input or output file.
  */
 export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<PipelineResult> {
+  o.signal?.throwIfAborted();
   const tracked: Tracked[] = [];
   const stderrs = stages.map(() => new Keep(64 * 1024));
   const pumps: Promise<void>[] = [];
@@ -379,6 +382,7 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       for (const t of tracked) if (t.child.pid !== undefined) killGroup(t.child.pid, 'SIGKILL');
     }, GRACE_MS).unref();
   }, o.timeoutMs);
+  o.signal?.addEventListener('abort', killAll, { once: true });
   try {
     const fed = o.inputFile !== undefined || o.input !== undefined;
     stages.forEach((s, i) => {
@@ -448,6 +452,7 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
       })),
       timedOut,
     };
+    o.signal?.throwIfAborted();
     if (overCap) throw overCap;
     const bad = result.stages.find((s) => s.exitCode !== 0);
     if (timedOut || bad) {
@@ -464,6 +469,7 @@ export async function pipeline(stages: Stage[], o: PipelineOptions): Promise<Pip
     return result;
   } finally {
     clearTimeout(timer);
+    o.signal?.removeEventListener('abort', killAll);
     for (const t of tracked) t.finish();
   }
 }

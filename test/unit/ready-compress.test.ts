@@ -106,3 +106,32 @@ t.test(
     t.notOk(existsSync(file));
   },
 );
+
+t.test(
+  'pipelineToFile: stopped by its signal (a failed check beside it): every stage killed, no file',
+  async (t) => {
+    const cases = [
+      { name: 'stopped while running', abortAfterMs: 300 },
+      { name: 'stopped before it starts', abortAfterMs: -1 },
+    ];
+    for (const c of cases) {
+      const file = join(dir, `stopped-${c.abortAfterMs}.part`);
+      const stop = new AbortController();
+      if (c.abortAfterMs < 0) stop.abort();
+      else setTimeout(() => stop.abort(), c.abortAfterMs);
+      const t0 = Date.now();
+      const e = await pipelineToFile(
+        [
+          { cmd: node, args: ['-e', 'process.stdout.write("x"); setInterval(() => {}, 1000)'], label: 'a' },
+          { cmd: 'cat', args: [], label: 'b' },
+        ],
+        file,
+        30_000,
+        stop.signal,
+      ).catch((x: unknown) => x);
+      t.equal((e as Error).name, 'AbortError', `${c.name}: rejects with the signal's reason (${String(e)})`);
+      t.ok(Date.now() - t0 < 10_000, `${c.name}: does not wait for the timeout`);
+      t.notOk(existsSync(file), `${c.name}: no file left`);
+    }
+  },
+);
