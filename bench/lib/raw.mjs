@@ -109,11 +109,11 @@ export async function replayChain(streams, work, out, { parallel = 2 } = {}) {
   return { steps, total };
 }
 
-/** `zstd -dc READY | tar -x -C DIR`. */
+/** `zstd -dc READY | tar -b 2048 -x -C DIR`: ready files have 1 MiB records (README, restoring by hand). */
 export async function rawRestore(readyFile, target) {
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  return (await sh(`zstd -dc ${q(readyFile)} | tar -x -C ${q(target)}`)).seconds;
+  return (await sh(`zstd -dc ${q(readyFile)} | tar -b 2048 -x -C ${q(target)}`)).seconds;
 }
 
 /**

@@ -19,7 +19,7 @@ import type { CatalogStore, SealedRead } from '../storage/catalog-store.js';
 import { ProcessError, UsageError, XbError, errorMessage } from '../errors.js';
 import { which } from '../engine/binaries.js';
 import { engineFor } from '../engine/engine.js';
-import { decompressor } from '../ready/commands.js';
+import { decompressor, tarExtractArgs } from '../ready/commands.js';
 import type { StoredReadyInfo as ReadyInfo } from '../catalog/ready-info.js';
 import { applyChain, decompressorBin, managerBin, USE_MEMORY } from '../ready/apply.js';
 import { traversable, workerSetup } from '../ready/worker.js';
@@ -82,7 +82,7 @@ function unpackStages(info: ReadyInfo, stage: string): Stage[] {
   const stages: Stage[] = [];
   const d = decompressor(info.compress, decompressorBin(info.compress));
   if (d) stages.push({ cmd: d.cmd, args: d.args });
-  stages.push({ cmd: which(['tar']) ?? 'tar', args: ['-C', stage, '-xf', '-'] });
+  stages.push({ cmd: which(['tar']) ?? 'tar', args: tarExtractArgs(stage) });
   return stages;
 }
 

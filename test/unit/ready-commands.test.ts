@@ -8,6 +8,7 @@ import {
   readyExtension,
   shutdownArgs,
   tarCreateArgs,
+  tarExtractArgs,
   type ReadyCompress,
   type ServerPaths,
 } from '../../src/ready/commands.js';
@@ -113,6 +114,11 @@ t.test('client command lines', async (t) => {
       name: 'tarCreateArgs: a directory starting with a dash stays the -C operand',
       got: tarCreateArgs('-odd dir'),
       want: ['-C', '-odd dir', '-b', '2048', '-cf', '-', '.'],
+    },
+    {
+      name: 'tarExtractArgs: the same record size as the ready file',
+      got: tarExtractArgs('/restore/.db.xb-mgr-1'),
+      want: ['-C', '/restore/.db.xb-mgr-1', '-b', '2048', '-xf', '-'],
     },
   ];
   for (const c of cases) t.strictSame(c.got, c.want, c.name);

@@ -1,10 +1,12 @@
 /** The compress step's output: written by the last stage itself, hashed behind it, replaced whole. */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipelineToFile } from '../../src/ready/compress.js';
+import { tarCreateArgs, tarExtractArgs } from '../../src/ready/commands.js';
+import { pipeline } from '../../src/util/proc.js';
 import { ProcessError } from '../../src/errors.js';
 
 const node = process.execPath;
@@ -135,3 +137,67 @@ t.test(
     }
   },
 );
+
+t.test('a ready file unpacks through a pipeline with both stages exiting 0 (records of 1 MiB)', async (t) => {
+  const src = join(dir, 'src');
+  mkdirSync(src, { recursive: true });
+  // The data ends just past a 1 MiB record: almost all of the last record is padding.
+  writeFileSync(join(src, 'a.ibd'), Buffer.alloc(3 << 20, 7));
+  writeFileSync(join(src, 'b'), 'x');
+  const cases = [
+    {
+      name: 'a ready file (tarCreateArgs), read with tarExtractArgs',
+      create: tarCreateArgs(src),
+      extract: tarExtractArgs,
+      ok: true,
+    },
+    {
+      name: 'an earlier ready file (10 KiB records), read with tarExtractArgs',
+      create: ['-C', src, '-cf', '-', '.'],
+      extract: tarExtractArgs,
+      ok: true,
+    },
+    // The control: what tarExtractArgs exists for.
+    {
+      name: 'a ready file read without -b',
+      create: tarCreateArgs(src),
+      extract: (d: string) => ['-C', d, '-xf', '-'],
+      ok: false,
+    },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const file = join(dir, `records-${i}.tar.zst`);
+    await pipelineToFile(
+      [
+        { cmd: 'tar', args: c.create },
+        { cmd: 'zstd', args: ['-q', '-1'] },
+      ],
+      file,
+      30_000,
+    );
+    const out = join(dir, `records-${i}`);
+    mkdirSync(out);
+    const e = await pipeline(
+      [
+        { cmd: 'zstd', args: ['-dcq'] },
+        { cmd: 'tar', args: c.extract(out) },
+      ],
+      {
+        inputFile: file,
+        timeoutMs: 30_000,
+      },
+    ).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    if (c.ok) {
+      t.equal(e, undefined, `${c.name}: no stage failed`);
+      t.equal(readFileSync(join(out, 'a.ibd')).length, 3 << 20, `${c.name}: the data is there`);
+    } else {
+      t.ok(
+        e instanceof ProcessError && e.command === 'zstd',
+        `${c.name}: zstd fails on the closed pipe (${String(e)})`,
+      );
+    }
+  }
+});
