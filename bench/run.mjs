@@ -209,7 +209,7 @@ async function fullCycles() {
     rows.push(
       compare({
         caseId: 3,
-        name: 'ready step, full (sum of ready.steps vs extract, prepare, cp -a, mysqld+check, tar|zstd)',
+        name: 'ready step, full (its wall time: ready.steps, verify and compress overlapping, vs extract, prepare, cp -a, mysqld+check, tar|zstd)',
         aLabel: 'xb-mgr',
         bLabel: 'by hand',
         a: xs.map((s) => s.ready),

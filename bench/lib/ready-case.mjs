@@ -242,7 +242,7 @@ export async function readyCase(ctx) {
     rows.push(
       compare({
         caseId: 8,
-        name: `ready step at ${label}: incremental (1 % of one table) vs full (all of ready.steps)`,
+        name: `ready step at ${label}: incremental (1 % of one table) vs full (wall time of ready.steps)`,
         aLabel: 'incremental',
         bLabel: 'full',
         a: xs.map((c) => c.incremental.ready),
