@@ -185,4 +185,10 @@ t.test('a corrupt page in an unchanged table is found by the full check due a da
     readdirSync(join(root, 'ready')).some((n) => n.startsWith(id)),
     'nor its description',
   );
+  // The compress ran beside the failed check: nothing of it is left in tmp/.
+  t.same(
+    readdirSync(join(root, 'tmp')).filter((n) => n.startsWith(id)),
+    [],
+    'no partial ready file left in tmp/',
+  );
 });
